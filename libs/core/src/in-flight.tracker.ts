@@ -1,0 +1,188 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+
+const ATTACHED = Symbol.for('steady.inFlight.attached');
+const START = Symbol.for('steady.inFlight.start');
+
+type TrackedRequest = IncomingMessage & { [START]?: number };
+type AttachableServer = Pick<HttpServer, 'prependListener' | 'removeListener'> & {
+  [ATTACHED]?: InFlightTracker;
+};
+
+/** A request currently in flight, as seen by {@link InFlightTracker.oldest}. */
+export interface InFlightRequest {
+  /** `performance.now()` when the request arrived at the HTTP server. */
+  readonly startedAt: number;
+  readonly method: string | undefined;
+  readonly url: string | undefined;
+}
+
+/**
+ * Counts requests in flight at the HTTP server, for Express and Fastify alike: a request is counted when the
+ * server emits `request` (before any middleware or body parsing, the listener is prepended) and released
+ * exactly once when its response emits `close` (finished, aborted by the client, timed out or failed).
+ *
+ * This is the one count every Steady library reads: the shedder limits it, the drain waits for it to reach 0,
+ * the OOM guard waits for it, metrics expose it. Nothing else counts requests.
+ *
+ * Per request it does a counter increment, a `Map.set` and one `close` listener; it never allocates timers.
+ *
+ * @publicApi
+ */
+@Injectable()
+export class InFlightTracker {
+  protected readonly logger = new Logger(InFlightTracker.name);
+  private readonly requests = new Map<number, InFlightRequest>();
+  private readonly servers = new Map<
+    AttachableServer,
+    (req: IncomingMessage, res: ServerResponse) => void
+  >();
+  private readonly idleWaiters = new Set<() => void>();
+  private nextId = 0;
+  private started = 0;
+  private completed = 0;
+  private aborted = 0;
+  private peak = 0;
+
+  /** Requests currently in flight. */
+  get inFlight(): number {
+    return this.requests.size;
+  }
+
+  /** Requests counted since start-up (monotonic). */
+  get startedTotal(): number {
+    return this.started;
+  }
+
+  /** Requests released since start-up (monotonic); `startedTotal - completedTotal === inFlight`. */
+  get completedTotal(): number {
+    return this.completed;
+  }
+
+  /** Of the released requests, those whose response never finished (client abort, socket error, timeout). */
+  get abortedTotal(): number {
+    return this.aborted;
+  }
+
+  /**
+   * The highest in-flight count since the last call (or since start-up), then resets it to the current count.
+   * Read by the {@link UtilisationMonitor} once per sample so bursts between samples are not missed.
+   */
+  takePeak(): number {
+    const peak = Math.max(this.peak, this.requests.size);
+    this.peak = this.requests.size;
+    return peak;
+  }
+
+  /** Whether a server is already being counted by this tracker. */
+  isAttached(server: object): boolean {
+    return (server as AttachableServer)[ATTACHED] === this;
+  }
+
+  /**
+   * Starts counting the requests of `server` (a Node `http`/`https` server, e.g. the one under Express or
+   * Fastify). Idempotent: the same server is never counted twice, even by two trackers.
+   */
+  attach(server: AttachableServer): void {
+    const owner = server[ATTACHED];
+    if (owner === this) return;
+    if (owner) {
+      throw new Error(
+        '@steady/core: this HTTP server is already counted by another InFlightTracker; ' +
+          'import SteadyCoreModule.forRoot() once, in the root module',
+      );
+    }
+    const listener = (req: IncomingMessage, res: ServerResponse) => this.track(req, res);
+    server.prependListener('request', listener);
+    server[ATTACHED] = this;
+    this.servers.set(server, listener);
+  }
+
+  /** Stops counting new requests of `server`; requests already counted are still released. */
+  detach(server: AttachableServer): void {
+    const listener = this.servers.get(server);
+    if (!listener) return;
+    server.removeListener('request', listener);
+    delete server[ATTACHED];
+    this.servers.delete(server);
+  }
+
+  /** Detaches from every server. */
+  detachAll(): void {
+    for (const server of [...this.servers.keys()]) this.detach(server);
+  }
+
+  /**
+   * Counts one request until its response closes. Called by the server listener; exposed for servers that
+   * do not emit `request` (a custom `serverFactory`). Counting the same request twice is a no-op.
+   */
+  track(req: IncomingMessage, res: ServerResponse): void {
+    const tracked = req as TrackedRequest;
+    if (tracked[START] !== undefined) return;
+    const startedAt = performance.now();
+    tracked[START] = startedAt;
+    const id = this.nextId++;
+    this.requests.set(id, { startedAt, method: req.method, url: req.url });
+    this.started++;
+    if (this.requests.size > this.peak) this.peak = this.requests.size;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.requests.delete(id);
+      this.completed++;
+      if (!res.writableFinished) this.aborted++;
+      if (this.requests.size === 0 && this.idleWaiters.size > 0) this.notifyIdle();
+    };
+    res.once('close', release);
+  }
+
+  /** When the request arrived (`performance.now()` time base), or `undefined` if it was not counted. */
+  startedAt(req: object): number | undefined {
+    const raw = (req as { raw?: object }).raw ?? req;
+    return (raw as TrackedRequest)[START];
+  }
+
+  /** Milliseconds since the request arrived, or `undefined` if it was not counted. */
+  elapsedMs(req: object): number | undefined {
+    const start = this.startedAt(req);
+    return start === undefined ? undefined : performance.now() - start;
+  }
+
+  /** The longest-running requests in flight, oldest first (insertion order, so this is O(limit)). */
+  oldest(limit = 10): InFlightRequest[] {
+    const out: InFlightRequest[] = [];
+    for (const entry of this.requests.values()) {
+      if (out.length >= limit) break;
+      out.push(entry);
+    }
+    return out;
+  }
+
+  /**
+   * Resolves `true` as soon as no request is in flight, or `false` when `timeoutMs` passes first.
+   * Used by the drain: it waits on the very count the shedder limits.
+   */
+  waitForIdle(timeoutMs: number): Promise<boolean> {
+    if (this.requests.size === 0) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.idleWaiters.delete(done);
+        resolve(true);
+      };
+      const timer = setTimeout(
+        () => {
+          this.idleWaiters.delete(done);
+          resolve(this.requests.size === 0);
+        },
+        Math.max(0, timeoutMs),
+      );
+      this.idleWaiters.add(done);
+    });
+  }
+
+  private notifyIdle(): void {
+    for (const waiter of [...this.idleWaiters]) waiter();
+  }
+}
