@@ -1,13 +1,18 @@
 import {
   Inject,
   Module,
+  type DynamicModule,
   Optional,
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { STEADY_CORE_OPTIONS } from './core.constants';
-import { SteadyCoreConfigurableModule, STEADY_CORE_RAW_OPTIONS } from './core-module-definition';
+import {
+  SteadyCoreConfigurableModule,
+  STEADY_CORE_OPTIONS_TYPE,
+  STEADY_CORE_RAW_OPTIONS,
+} from './core-module-definition';
 import type { ResolvedSteadyCoreOptions, SteadyCoreModuleOptions } from './core-options.interface';
 import { resolveCoreOptions } from './core-options.validation';
 import { InFlightTracker } from './in-flight.tracker';
@@ -40,6 +45,11 @@ export class SteadyCoreModule
   extends SteadyCoreConfigurableModule
   implements OnModuleInit, OnApplicationShutdown
 {
+  /** Registers the core signal; every option has a default, so `forRoot()` is enough. */
+  static override forRoot(options: typeof STEADY_CORE_OPTIONS_TYPE = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+
   constructor(
     @Inject(STEADY_CORE_OPTIONS) private readonly options: ResolvedSteadyCoreOptions,
     private readonly tracker: InFlightTracker,

@@ -190,7 +190,7 @@ export class UtilisationMonitor implements OnModuleInit, OnApplicationShutdown {
     this.delayWindowStart = now;
   }
 
-  private readDelay(): EventLoopDelayStats {
+  private readDelay(): DelayStats {
     const current = this.delay && this.delay.count > 0 ? statsOf(this.delay) : undefined;
     const previous = this.previousDelay;
     if (!current) return previous ?? ZERO_DELAY;

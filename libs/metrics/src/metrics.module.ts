@@ -1,8 +1,12 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { MetricsSink } from '@steady/core';
 import { CoreMetricsCollector } from './core-metrics.collector';
 import { STEADY_METRICS_OPTIONS } from './metrics.constants';
-import { MetricsConfigurableModule, STEADY_METRICS_RAW_OPTIONS } from './metrics-module-definition';
+import {
+  METRICS_OPTIONS_TYPE,
+  MetricsConfigurableModule,
+  STEADY_METRICS_RAW_OPTIONS,
+} from './metrics-module-definition';
 import type { MetricsModuleOptions } from './metrics-options.interface';
 import { resolveMetricsOptions } from './metrics-options.validation';
 import { MetricsService } from './metrics.service';
@@ -36,4 +40,9 @@ import { MetricsService } from './metrics.service';
   ],
   exports: [STEADY_METRICS_OPTIONS, MetricsService, MetricsSink],
 })
-export class MetricsModule extends MetricsConfigurableModule {}
+export class MetricsModule extends MetricsConfigurableModule {
+  /** Every option has a default, so `forRoot()` is enough. */
+  static override forRoot(options: typeof METRICS_OPTIONS_TYPE = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+}

@@ -1,0 +1,36 @@
+import { Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
+import { APP_PIPE } from '@nestjs/core';
+import { SteadyCoreModule } from '@steady/core';
+import { MetricsModule } from '@steady/metrics';
+import { MailModule } from './mail/mail.module';
+import { SAMPLE_CONFIG, type SampleConfig } from './sample.config';
+
+/**
+ * The sample mail service: every Steady module is wired in here, with in-memory defaults.
+ */
+@Module({})
+export class AppModule {
+  static forRoot(config: SampleConfig): DynamicModule {
+    return {
+      module: AppModule,
+      global: true,
+      imports: [
+        SteadyCoreModule.forRoot(),
+        MetricsModule.forRoot({ defaultLabels: { service: 'steady-sample' } }),
+        MailModule,
+      ],
+      providers: [
+        { provide: SAMPLE_CONFIG, useValue: config },
+        {
+          provide: APP_PIPE,
+          useValue: new ValidationPipe({
+            whitelist: true,
+            forbidNonWhitelisted: true,
+            transform: true,
+          }),
+        },
+      ],
+      exports: [SAMPLE_CONFIG],
+    };
+  }
+}

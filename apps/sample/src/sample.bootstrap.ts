@@ -1,0 +1,52 @@
+import { Logger, type INestApplication, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { AppModule } from './app.module';
+import type { SampleConfig } from './sample.config';
+
+const ORDER: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+/** Creates the sample app on the configured adapter (not yet listening). */
+export async function createSampleApp(config: SampleConfig): Promise<INestApplication> {
+  const logger = ORDER.slice(0, ORDER.indexOf(config.logLevel) + 1);
+  if (config.adapter === 'fastify') {
+    return NestFactory.create(
+      AppModule.forRoot(config),
+      new FastifyAdapter({ bodyLimit: config.maxBodyBytes }),
+      {
+        logger,
+      },
+    );
+  }
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot(config),
+    new ExpressAdapter(),
+    {
+      logger,
+      bodyParser: false,
+    },
+  );
+  applyExpressBodyLimit(app, config.maxBodyBytes);
+  return app;
+}
+
+/** Express's JSON parser with the same limit Fastify enforces; both answer 413 above it. */
+export function applyExpressBodyLimit(app: INestApplication, limit: number): void {
+  const express = app as NestExpressApplication;
+  express.useBodyParser('json', { limit });
+  express.useBodyParser('urlencoded', { limit, extended: true });
+}
+
+/** Creates, starts and returns the app; logs where it listens. */
+export async function startSampleApp(config: SampleConfig): Promise<INestApplication> {
+  const app = await createSampleApp(config);
+  app.enableShutdownHooks();
+  if (config.host) await app.listen(config.port, config.host);
+  else await app.listen(config.port);
+  const url = await app.getUrl();
+  new Logger('SampleApp').log(
+    `Steady sample mail service on ${url} (${config.adapter}); metrics at ${url}/metrics`,
+  );
+  return app;
+}

@@ -1,0 +1,78 @@
+import { OptionValidator, SteadyOptionsError } from '@steady/core';
+
+/** Configuration of the sample mail service, read from the environment. */
+export interface SampleConfig {
+  /** TCP port; `PORT`, default 3000 (0 picks a free port). */
+  port: number;
+  /** Listen address; `HOST`, default all interfaces. */
+  host: string | undefined;
+  /** `STEADY_ADAPTER=express|fastify`, default express. */
+  adapter: 'express' | 'fastify';
+  /** Nest log level; `LOG_LEVEL=error|warn|log|debug|verbose`, default log. */
+  logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+  /** Largest request body in bytes (413 above); `MAX_BODY_BYTES`, default 262144. */
+  maxBodyBytes: number;
+  /** Mails kept in memory before the oldest are dropped; `MAILBOX_MAX_MAILS`, default 100000. */
+  maxMails: number;
+  spamScanner: {
+    /** Concurrent scans the downstream allows; `SPAM_SCANNER_POOL_SIZE`, default 8. */
+    poolSize: number;
+    /** Simulated scan latency in ms; `SPAM_SCANNER_LATENCY_MS`, default 20. */
+    latencyMs: number;
+    /** Scans allowed to wait for a pool slot (503 above); `SPAM_SCANNER_QUEUE_LIMIT`, default 1000. */
+    queueLimit: number;
+    /** Longest wait for a free pool slot, in ms (504 after); `SPAM_SCANNER_TIMEOUT_MS`, default 5000. */
+    timeoutMs: number;
+  };
+}
+
+export const SAMPLE_CONFIG = 'STEADY:SAMPLE:CONFIG';
+
+const LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+
+/** Reads and validates the configuration; a bad variable stops start-up with an error naming it. */
+export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleConfig {
+  const v = new OptionValidator('apps/sample');
+  const int = (name: string, fallback: number, min: number, max: number, unit?: string) =>
+    v.number(name, numeric(env[name]), fallback, { min, max, integer: true, unit });
+  const host = env.HOST === undefined || env.HOST === '' ? undefined : env.HOST;
+  return {
+    port: int('PORT', 3000, 0, 65535),
+    host,
+    adapter: v.oneOf('STEADY_ADAPTER', emptyToUndefined(env.STEADY_ADAPTER), 'express', [
+      'express',
+      'fastify',
+    ]),
+    logLevel: v.oneOf('LOG_LEVEL', emptyToUndefined(env.LOG_LEVEL), 'log', LEVELS),
+    maxBodyBytes: int('MAX_BODY_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024, 'bytes'),
+    maxMails: int('MAILBOX_MAX_MAILS', 100_000, 1, 10_000_000),
+    spamScanner: {
+      poolSize: int('SPAM_SCANNER_POOL_SIZE', 8, 1, 10_000),
+      latencyMs: int('SPAM_SCANNER_LATENCY_MS', 20, 0, 600_000, 'ms'),
+      queueLimit: int('SPAM_SCANNER_QUEUE_LIMIT', 1000, 0, 1_000_000),
+      timeoutMs: int('SPAM_SCANNER_TIMEOUT_MS', 5000, 1, 600_000, 'ms'),
+    },
+  };
+}
+
+/** The configuration for tests: defaults with overrides. */
+export function sampleConfig(
+  overrides: Partial<Omit<SampleConfig, 'spamScanner'>> & {
+    spamScanner?: Partial<SampleConfig['spamScanner']>;
+  } = {},
+): SampleConfig {
+  const base = loadSampleConfig({});
+  return { ...base, ...overrides, spamScanner: { ...base.spamScanner, ...overrides.spamScanner } };
+}
+
+function emptyToUndefined(value: string | undefined): string | undefined {
+  return value === '' ? undefined : value;
+}
+
+/** `"42"` → 42; anything else is passed on as given, so the error shows what was set. */
+function numeric(value: string | undefined): number | string | undefined {
+  if (value === undefined || value === '') return undefined;
+  return /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value;
+}
+
+export { SteadyOptionsError };
