@@ -1,0 +1,335 @@
+import * as http from 'node:http';
+import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
+import {
+  normalizeGeneratorConfig,
+  type GeneratorConfig,
+  type LoadMode,
+  type NormalizedGeneratorConfig,
+} from './generator-config';
+import { parseLoopbackTarget } from './host';
+import { achievedRate, dueCount, plannedCount, scheduledOffsetMs } from './schedule';
+import { round } from './stats';
+
+/**
+ * The load generator. Two modes:
+ *
+ * - open loop: request i is due at start + i/rate, sent whether or not earlier requests have
+ *   completed; latency is measured from that intended time (no coordinated omission);
+ * - closed loop: N workers, each sending its next request as soon as the previous one ended.
+ *
+ * Every request has a deadline; at the deadline it is aborted and counted as a timeout.
+ * Run this in its own process (see generator-cli.ts), never in the server's event loop.
+ */
+
+export interface LatencySummary {
+  /** Number of samples in the histogram. */
+  count: number;
+  min: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+export interface GeneratorResult {
+  mode: LoadMode;
+  config: NormalizedGeneratorConfig;
+  startedAt: string;
+  elapsedMs: number;
+  /** Open loop: requests the schedule asked for. Closed loop: equals `sent`. */
+  scheduled: number;
+  sent: number;
+  /** Open loop: due requests not sent because `maxOutstanding` were already in flight. */
+  dropped: number;
+  /** 2xx answered within the deadline. */
+  ok: number;
+  /** Aborted at the deadline (or answered after it). */
+  timeouts: number;
+  /** shed429 + shed503. */
+  shed: number;
+  shed429: number;
+  shed503: number;
+  /** errorStatus + errorNetwork. */
+  errors: number;
+  /** Any other HTTP status (e.g. 404, 500) answered within the deadline. */
+  errorStatus: number;
+  /** Connection refused/reset, socket hang up, malformed response... */
+  errorNetwork: number;
+  /** Requests still in flight when the hard timeout hit (0 unless `aborted`). */
+  inFlightAtEnd: number;
+  statusCounts: Record<string, number>;
+  /** Requests actually sent per second. */
+  sendRate: number;
+  /** Responses with a status (any) per second of the run. */
+  throughput: number;
+  /** `ok` per second: open loop over the scheduling window, closed loop over the run. */
+  goodput: number;
+  /** Latency of the `ok` requests in ms; open loop measures from the intended send time. */
+  latencyMs: LatencySummary;
+  /** Open loop: how late the generator actually sent relative to the schedule, in ms. */
+  sendLagMs: LatencySummary | null;
+  /** CPU used by the generator during the run; `pct` is % of one core. */
+  cpu: { userMs: number; systemMs: number; pct: number };
+  /** Set by the CLI: all CPU its process used, boot included, in ms. */
+  processCpuMs?: number;
+  /** True when the hard timeout ended the run. */
+  aborted: boolean;
+  /** First few error messages, for diagnosis. */
+  errorSamples: string[];
+}
+
+const HIST_HIGHEST_US = 120_000_000; // 120 s, above any allowed deadline
+const MAX_ERROR_SAMPLES = 5;
+
+function newHistogram(): RecordableHistogram {
+  return createHistogram({ lowest: 1, highest: HIST_HIGHEST_US, figures: 3 });
+}
+
+function recordMs(h: RecordableHistogram, ms: number): void {
+  const us = Math.round(ms * 1000);
+  h.record(Math.min(HIST_HIGHEST_US, Math.max(1, us)));
+}
+
+function summarize(h: RecordableHistogram): LatencySummary {
+  if (h.count === 0) {
+    return { count: 0, min: NaN, mean: NaN, p50: NaN, p90: NaN, p99: NaN, max: NaN };
+  }
+  const ms = (us: number): number => round(us / 1000, 3);
+  return {
+    count: h.count,
+    min: ms(h.min),
+    mean: ms(h.mean),
+    p50: ms(h.percentile(50)),
+    p90: ms(h.percentile(90)),
+    p99: ms(h.percentile(99)),
+    max: ms(h.max),
+  };
+}
+
+type Outcome =
+  { kind: 'response'; status: number } | { kind: 'timeout' } | { kind: 'network'; message: string };
+
+export async function runLoad(
+  input: GeneratorConfig | NormalizedGeneratorConfig,
+): Promise<GeneratorResult> {
+  const config = normalizeGeneratorConfig(input);
+  const { host, port } = parseLoopbackTarget(config.target); // re-checked on purpose
+  const agent = new http.Agent({
+    keepAlive: true,
+    maxSockets: config.maxSockets,
+    maxFreeSockets: config.maxSockets,
+    scheduling: 'fifo',
+  });
+  const latency = newHistogram();
+  const sendLag = newHistogram();
+  const statusCounts: Record<string, number> = {};
+  const errorSamples: string[] = [];
+  const c = {
+    sent: 0,
+    dropped: 0,
+    ok: 0,
+    timeouts: 0,
+    shed429: 0,
+    shed503: 0,
+    errorStatus: 0,
+    errorNetwork: 0,
+  };
+  let outstanding = 0;
+  let lastSendOffsetMs = 0;
+  let lastCompletionMs = 0;
+  const inFlight = new Set<http.ClientRequest>();
+  const startedAt = new Date().toISOString();
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+
+  const { method, path, headers, body } = config.request;
+  const reqHeaders: Record<string, string> = { ...(headers ?? {}) };
+  if (body !== undefined && reqHeaders['content-length'] === undefined) {
+    reqHeaders['content-length'] = String(Buffer.byteLength(body));
+  }
+
+  function record(outcome: Outcome, intendedMs: number, nowMs: number): void {
+    const elapsed = nowMs - intendedMs;
+    lastCompletionMs = Math.max(lastCompletionMs, nowMs - t0);
+    if (
+      outcome.kind === 'timeout' ||
+      (outcome.kind === 'response' && elapsed > config.deadlineMs)
+    ) {
+      c.timeouts++;
+      return;
+    }
+    if (outcome.kind === 'network') {
+      c.errorNetwork++;
+      if (errorSamples.length < MAX_ERROR_SAMPLES) errorSamples.push(outcome.message);
+      return;
+    }
+    const s = outcome.status;
+    statusCounts[s] = (statusCounts[s] ?? 0) + 1;
+    if (s >= 200 && s < 300) {
+      c.ok++;
+      recordMs(latency, elapsed);
+    } else if (s === 429) c.shed429++;
+    else if (s === 503) c.shed503++;
+    else c.errorStatus++;
+  }
+
+  /** Sends one request intended at `intendedMs` (performance.now() clock); resolves when settled. */
+  function send(intendedMs: number, onSettled: () => void): void {
+    const sentAt = performance.now();
+    lastSendOffsetMs = sentAt - t0;
+    c.sent++;
+    outstanding++;
+    let settled = false;
+    const finish = (outcome: Outcome): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      inFlight.delete(req);
+      outstanding--;
+      record(outcome, intendedMs, performance.now());
+      onSettled();
+    };
+    const req = http.request({ agent, host, port, method, path, headers: reqHeaders }, (res) => {
+      res.on('end', () => finish({ kind: 'response', status: res.statusCode ?? 0 }));
+      res.on('error', (err) => finish({ kind: 'network', message: `response: ${err.message}` }));
+      res.on('close', () => {
+        if (!res.complete) finish({ kind: 'network', message: 'response closed before end' });
+      });
+      res.resume();
+    });
+    inFlight.add(req);
+    req.on('error', (err) => finish({ kind: 'network', message: err.message }));
+    const remaining = Math.max(1, config.deadlineMs - (sentAt - intendedMs));
+    const timer = setTimeout(() => {
+      finish({ kind: 'timeout' });
+      req.destroy();
+    }, remaining);
+    req.end(body);
+  }
+
+  let aborted = false;
+  let hardTimer: NodeJS.Timeout | undefined;
+  const hardTimeout = new Promise<void>((resolve) => {
+    hardTimer = setTimeout(() => {
+      aborted = true;
+      resolve();
+    }, config.hardTimeoutMs);
+  });
+
+  function openLoop(rate: number, total: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let next = 0;
+      let sendingDone = total === 0;
+      const settled = (): void => {
+        if (sendingDone && outstanding === 0) resolve();
+      };
+      const tick = (): void => {
+        if (aborted) return;
+        const due = dueCount(performance.now() - t0, rate, total);
+        while (next < due) {
+          const intended = t0 + scheduledOffsetMs(next, rate);
+          next++;
+          if (outstanding >= config.maxOutstanding) {
+            c.dropped++;
+            continue;
+          }
+          recordMs(sendLag, performance.now() - intended);
+          send(intended, settled);
+        }
+        if (next >= total) {
+          sendingDone = true;
+          settled();
+          return;
+        }
+        const wait = t0 + scheduledOffsetMs(next, rate) - performance.now();
+        // Node timers have 1 ms granularity: requests due within the same millisecond go out
+        // together, which is what the send-lag summary reports.
+        setTimeout(tick, Math.max(0, Math.floor(wait)));
+      };
+      if (sendingDone) resolve();
+      else tick();
+    });
+  }
+
+  function closedLoop(connections: number): Promise<void> {
+    const endAt = t0 + config.durationMs;
+    const worker = (): Promise<void> =>
+      new Promise<void>((resolve) => {
+        const loop = (): void => {
+          const now = performance.now();
+          if (aborted || now >= endAt || c.sent >= config.maxRequests) {
+            resolve();
+            return;
+          }
+          // Closed loop: the intended time is the actual send time.
+          send(now, () => setImmediate(loop));
+        };
+        loop();
+      });
+    return Promise.all(Array.from({ length: connections }, worker)).then(() => undefined);
+  }
+
+  let scheduled: number;
+  let windowMs: number;
+  if (config.mode === 'open') {
+    const rate = config.rate as number;
+    const total = Math.min(plannedCount(rate, config.durationMs), config.maxRequests);
+    scheduled = total;
+    windowMs = config.durationMs;
+    await Promise.race([openLoop(rate, total), hardTimeout]);
+  } else {
+    const connections = config.connections as number;
+    scheduled = -1;
+    await Promise.race([closedLoop(connections), hardTimeout]);
+    scheduled = c.sent;
+    windowMs = Math.max(1, lastCompletionMs);
+  }
+  clearTimeout(hardTimer);
+  const elapsedMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const inFlightAtEnd = outstanding;
+  for (const req of inFlight) req.destroy();
+  agent.destroy();
+
+  const shed = c.shed429 + c.shed503;
+  const errors = c.errorStatus + c.errorNetwork;
+  const responses = c.ok + shed + c.errorStatus;
+  const elapsedSec = elapsedMs / 1000;
+  return {
+    mode: config.mode,
+    config,
+    startedAt,
+    elapsedMs: round(elapsedMs, 1),
+    scheduled,
+    sent: c.sent,
+    dropped: c.dropped,
+    ok: c.ok,
+    timeouts: c.timeouts,
+    shed,
+    shed429: c.shed429,
+    shed503: c.shed503,
+    errors,
+    errorStatus: c.errorStatus,
+    errorNetwork: c.errorNetwork,
+    inFlightAtEnd,
+    statusCounts,
+    sendRate: round(
+      config.mode === 'open'
+        ? achievedRate(c.sent, lastSendOffsetMs, config.rate as number)
+        : c.sent / elapsedSec,
+      1,
+    ),
+    throughput: round(responses / elapsedSec, 1),
+    goodput: round((c.ok * 1000) / windowMs, 1),
+    latencyMs: summarize(latency),
+    sendLagMs: config.mode === 'open' ? summarize(sendLag) : null,
+    cpu: {
+      userMs: round(cpu.user / 1000, 1),
+      systemMs: round(cpu.system / 1000, 1),
+      pct: round(((cpu.user + cpu.system) / 1000 / elapsedMs) * 100, 1),
+    },
+    aborted,
+    errorSamples,
+  };
+}
