@@ -1,4 +1,10 @@
-import { Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
+import {
+  Logger,
+  Module,
+  ValidationPipe,
+  type DynamicModule,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { APP_PIPE } from '@nestjs/core';
 import { SteadyCoreModule } from '@steady/core';
 import { MetricsModule } from '@steady/metrics';
@@ -9,7 +15,9 @@ import { SAMPLE_CONFIG, type SampleConfig } from './sample.config';
  * The sample mail service: every Steady module is wired in here, with in-memory defaults.
  */
 @Module({})
-export class AppModule {
+export class AppModule implements OnApplicationShutdown {
+  private readonly logger = new Logger('SampleApp');
+
   static forRoot(config: SampleConfig): DynamicModule {
     return {
       module: AppModule,
@@ -32,5 +40,9 @@ export class AppModule {
       ],
       exports: [SAMPLE_CONFIG],
     };
+  }
+
+  onApplicationShutdown(signal?: string): void {
+    this.logger.log(`shut down cleanly${signal ? ` after ${signal}` : ''}`);
   }
 }
