@@ -181,6 +181,40 @@ describe.each(ADAPTERS)('@steady/core in-flight tracking (%s)', (adapter) => {
     await until(() => tracker.inFlight === 0);
   });
 
+  it('lets an admission hook answer before routing and body parsing; the handler never runs', async () => {
+    const before = { rejected: tracker.rejectedTotal, started: tracker.startedTotal };
+    const remove = tracker.setAdmission((req, res) => {
+      if (!req.url?.startsWith('/echo')) return true;
+      res.writeHead(429, { 'content-type': 'application/json', connection: 'close' });
+      res.end('{"statusCode":429}');
+      return false;
+    });
+    try {
+      // a body that never completes: a parser would wait for it, the hook does not
+      const req = http.request(`${t.url}/echo`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': '1000' },
+      });
+      req.on('error', () => undefined);
+      const status = new Promise<number | undefined>((resolve) =>
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        }),
+      );
+      req.write('{"partial":');
+      expect(await status).toBe(429);
+      req.destroy();
+      await request(t.url).get('/fast').expect(200);
+      expect(tracker.rejectedTotal - before.rejected).toBe(1);
+      expect(tracker.startedTotal - before.started).toBe(1); // only /fast entered
+      await until(() => tracker.inFlight === 0);
+    } finally {
+      remove();
+    }
+    await request(t.url).post('/echo').send({ ok: 1 }).expect(201, { ok: 1 });
+  });
+
   it('feeds the monitor: samples see the in-flight count', async () => {
     const monitor = t.app.get(UtilisationMonitor);
     expect(monitor.running).toBe(true);

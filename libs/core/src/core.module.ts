@@ -61,7 +61,7 @@ export class SteadyCoreModule
   onModuleInit(): void {
     if (!this.options.autoAttach) return;
     const server: unknown = this.adapterHost?.httpAdapter?.getHttpServer();
-    if (server && typeof (server as { prependListener?: unknown }).prependListener === 'function') {
+    if (server && typeof (server as { listeners?: unknown }).listeners === 'function') {
       this.tracker.attach(server as Parameters<InFlightTracker['attach']>[0]);
     }
   }

@@ -71,13 +71,14 @@ describe('InFlightTracker', () => {
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 
-  it('attaches once per server, before other request listeners, and refuses a second tracker', () => {
+  it('attaches once per server, in front of the framework listener, and refuses a second tracker', () => {
     const server = new EventEmitter();
     const order: string[] = [];
     server.on('request', () => order.push(`framework saw ${t.inFlight}`));
     const t = new InFlightTracker();
     t.attach(server as never);
     t.attach(server as never);
+    expect(server.listenerCount('request')).toBe(1);
     const x = fakeExchange();
     server.emit('request', x.req, x.res);
     expect(order).toEqual(['framework saw 1']);
@@ -86,8 +87,29 @@ describe('InFlightTracker', () => {
     t.detach(server as never);
     expect(t.isAttached(server)).toBe(false);
     server.emit('request', fakeExchange().req, fakeExchange().res);
+    expect(order).toEqual(['framework saw 1', 'framework saw 1']); // the framework has its listener back
     expect(t.inFlight).toBe(1);
     x.res.emit('close');
     expect(t.inFlight).toBe(0);
+  });
+
+  it('lets an admission hook answer a request before it is counted or reaches the framework', () => {
+    const server = new EventEmitter();
+    let frameworkCalls = 0;
+    server.on('request', () => frameworkCalls++);
+    const t = new InFlightTracker();
+    t.attach(server as never);
+    let admit = false;
+    const remove = t.setAdmission(() => admit);
+    expect(() => t.setAdmission(() => true)).toThrow(/already installed/);
+    server.emit('request', fakeExchange().req, fakeExchange().res);
+    expect([frameworkCalls, t.inFlight, t.rejectedTotal, t.startedTotal]).toEqual([0, 0, 1, 0]);
+    admit = true;
+    server.emit('request', fakeExchange().req, fakeExchange().res);
+    expect([frameworkCalls, t.inFlight, t.rejectedTotal, t.startedTotal]).toEqual([1, 1, 1, 1]);
+    remove();
+    admit = false;
+    server.emit('request', fakeExchange().req, fakeExchange().res);
+    expect([frameworkCalls, t.rejectedTotal]).toEqual([2, 1]);
   });
 });

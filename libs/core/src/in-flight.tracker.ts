@@ -5,9 +5,18 @@ const ATTACHED = Symbol.for('steady.inFlight.attached');
 const START = Symbol.for('steady.inFlight.start');
 
 type TrackedRequest = IncomingMessage & { [START]?: number };
-type AttachableServer = Pick<HttpServer, 'prependListener' | 'removeListener'> & {
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+type AttachableServer = Pick<HttpServer, 'on' | 'removeListener' | 'listeners'> & {
   [ATTACHED]?: InFlightTracker;
 };
+
+/**
+ * Decides, before anything else runs, whether a request may enter. Returns `true` to admit it; returns `false`
+ * after answering it (the hook must end the response). Must be cheap and must not throw.
+ *
+ * @publicApi
+ */
+export type AdmissionHook = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 /** A request currently in flight, as seen by {@link InFlightTracker.oldest}. */
 export interface InFlightRequest {
@@ -19,7 +28,7 @@ export interface InFlightRequest {
 
 /**
  * Counts requests in flight at the HTTP server, for Express and Fastify alike: a request is counted when the
- * server emits `request` (before any middleware or body parsing, the listener is prepended) and released
+ * server emits `request` (before any middleware or body parsing: the tracker dispatches to the framework) and released
  * exactly once when its response emits `close` (finished, aborted by the client, timed out or failed).
  *
  * This is the one count every Steady library reads: the shedder limits it, the drain waits for it to reach 0,
@@ -35,8 +44,10 @@ export class InFlightTracker {
   private readonly requests = new Map<number, InFlightRequest>();
   private readonly servers = new Map<
     AttachableServer,
-    (req: IncomingMessage, res: ServerResponse) => void
+    { dispatch: RequestListener; framework: RequestListener[] }
   >();
+  private admission: AdmissionHook | undefined;
+  private rejected = 0;
   private readonly idleWaiters = new Set<() => void>();
   private nextId = 0;
   private started = 0;
@@ -57,6 +68,11 @@ export class InFlightTracker {
   /** Requests released since start-up (monotonic); `startedTotal - completedTotal === inFlight`. */
   get completedTotal(): number {
     return this.completed;
+  }
+
+  /** Requests answered by the admission hook (e.g. shed) without entering; never counted in flight. */
+  get rejectedTotal(): number {
+    return this.rejected;
   }
 
   /** Of the released requests, those whose response never finished (client abort, socket error, timeout). */
@@ -81,7 +97,10 @@ export class InFlightTracker {
 
   /**
    * Starts counting the requests of `server` (a Node `http`/`https` server, e.g. the one under Express or
-   * Fastify). Idempotent: the same server is never counted twice, even by two trackers.
+   * Fastify). The framework's `request` listeners are moved behind one dispatcher, so every request is seen
+   * here first: the {@link AdmissionHook} (if any) may answer it at once, before any middleware, routing or
+   * body parsing; otherwise it is counted and handed to the framework. Idempotent: the same server is never
+   * counted twice, even by two trackers.
    */
   attach(server: AttachableServer): void {
     const owner = server[ATTACHED];
@@ -92,17 +111,27 @@ export class InFlightTracker {
           'import SteadyCoreModule.forRoot() once, in the root module',
       );
     }
-    const listener = (req: IncomingMessage, res: ServerResponse) => this.track(req, res);
-    server.prependListener('request', listener);
+    const framework = server.listeners('request') as RequestListener[];
+    for (const l of framework) server.removeListener('request', l);
+    const dispatch: RequestListener = (req, res) => {
+      if (this.admission !== undefined && !this.admission(req, res)) {
+        this.rejected++;
+        return;
+      }
+      this.track(req, res);
+      for (const l of framework) l.call(server, req, res);
+    };
+    server.on('request', dispatch);
     server[ATTACHED] = this;
-    this.servers.set(server, listener);
+    this.servers.set(server, { dispatch, framework });
   }
 
-  /** Stops counting new requests of `server`; requests already counted are still released. */
+  /** Stops counting new requests of `server` and gives the framework its listeners back. */
   detach(server: AttachableServer): void {
-    const listener = this.servers.get(server);
-    if (!listener) return;
-    server.removeListener('request', listener);
+    const entry = this.servers.get(server);
+    if (!entry) return;
+    server.removeListener('request', entry.dispatch);
+    for (const l of entry.framework) server.on('request', l);
     delete server[ATTACHED];
     this.servers.delete(server);
   }
@@ -110,6 +139,22 @@ export class InFlightTracker {
   /** Detaches from every server. */
   detachAll(): void {
     for (const server of [...this.servers.keys()]) this.detach(server);
+  }
+
+  /**
+   * Installs the admission hook: called for every request before it is counted or reaches the framework.
+   * Returning `false` means the hook has answered the request itself (e.g. 429); it is then counted in
+   * {@link rejectedTotal}, never in {@link inFlight}. One hook at a time (load shedding owns it); returns the
+   * function that removes it.
+   */
+  setAdmission(hook: AdmissionHook): () => void {
+    if (this.admission !== undefined && this.admission !== hook) {
+      throw new Error('@steady/core: an admission hook is already installed');
+    }
+    this.admission = hook;
+    return () => {
+      if (this.admission === hook) this.admission = undefined;
+    };
   }
 
   /**

@@ -3,7 +3,7 @@ export { STEADY_CORE_OPTIONS_TYPE, STEADY_CORE_ASYNC_OPTIONS_TYPE } from './core
 export { STEADY_CORE_OPTIONS, STEADY_OPS_ENDPOINT } from './core.constants';
 export type { SteadyCoreModuleOptions, ResolvedSteadyCoreOptions } from './core-options.interface';
 export { resolveCoreOptions } from './core-options.validation';
-export { InFlightTracker, type InFlightRequest } from './in-flight.tracker';
+export { InFlightTracker, type InFlightRequest, type AdmissionHook } from './in-flight.tracker';
 export { UtilisationMonitor } from './utilisation.monitor';
 export type {
   UtilisationSample,

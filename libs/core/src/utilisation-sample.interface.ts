@@ -33,8 +33,10 @@ export interface UtilisationSample {
   readonly inFlight: number;
   /** Highest in-flight count seen during the interval. */
   readonly inFlightPeak: number;
-  /** Requests that arrived during the interval, per second. */
+  /** Requests that arrived during the interval, per second (admitted and rejected). */
   readonly arrivalRate: number;
+  /** Requests the admission hook rejected (e.g. shed) during the interval, per second. */
+  readonly rejectionRate: number;
   /** Requests released during the interval, per second. */
   readonly completionRate: number;
   /** Event-loop utilisation over the interval, 0..1 (`performance.eventLoopUtilization`). */

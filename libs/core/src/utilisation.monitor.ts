@@ -49,6 +49,7 @@ export class UtilisationMonitor implements OnModuleInit, OnApplicationShutdown {
   private lastAt: number;
   private lastStarted: number;
   private lastCompleted: number;
+  private lastRejected: number;
   private latest: UtilisationSample;
 
   constructor(
@@ -61,6 +62,7 @@ export class UtilisationMonitor implements OnModuleInit, OnApplicationShutdown {
     this.lastAt = performance.now();
     this.lastStarted = tracker.startedTotal;
     this.lastCompleted = tracker.completedTotal;
+    this.lastRejected = tracker.rejectedTotal;
     this.delayWindowStart = this.lastAt;
     this.latest = this.read(this.lastAt);
   }
@@ -145,13 +147,15 @@ export class UtilisationMonitor implements OnModuleInit, OnApplicationShutdown {
     this.lastCpu = process.cpuUsage();
     const started = this.tracker.startedTotal;
     const completed = this.tracker.completedTotal;
+    const rejected = this.tracker.rejectedTotal;
     const perSecond = 1000 / intervalMs;
     const sample: UtilisationSample = {
       at: Date.now(),
       intervalMs,
       inFlight: this.tracker.inFlight,
       inFlightPeak: this.tracker.takePeak(),
-      arrivalRate: (started - this.lastStarted) * perSecond,
+      arrivalRate: (started - this.lastStarted + rejected - this.lastRejected) * perSecond,
+      rejectionRate: (rejected - this.lastRejected) * perSecond,
       completionRate: (completed - this.lastCompleted) * perSecond,
       elu: clamp01(elu.utilization),
       cpu: (cpuDelta.user + cpuDelta.system) / 1000 / intervalMs,
@@ -163,6 +167,7 @@ export class UtilisationMonitor implements OnModuleInit, OnApplicationShutdown {
     this.lastAt = now;
     this.lastStarted = started;
     this.lastCompleted = completed;
+    this.lastRejected = rejected;
     return sample;
   }
 
