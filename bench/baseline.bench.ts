@@ -62,6 +62,7 @@ export function baseline(): BenchDefinition {
               name: 'warmup',
               mode: 'closed' as const,
               warmup: true,
+              generatorWarmupMs: 0,
               durationMs: warmupMs,
               deadlineMs,
               connections,

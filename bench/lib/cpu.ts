@@ -11,7 +11,10 @@ import * as fs from 'node:fs';
 const CLOCK_TICKS = 100;
 
 export interface MachineTicks {
+  /** Time the guest ran something, steal excluded. */
   busy: number;
+  /** Time the hypervisor ran something else while this VM wanted to run. */
+  steal: number;
   total: number;
 }
 
@@ -24,7 +27,8 @@ export function parseProcStat(text: string): MachineTicks | null {
   // user nice system idle iowait irq softirq steal [guest guest_nice: already in user/nice]
   const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
   const idle = v[3] + (v[4] ?? 0);
-  return { busy: total - idle, total };
+  const steal = v[7] ?? 0;
+  return { busy: total - idle - steal, steal, total };
 }
 
 /** utime + stime, in ticks, from /proc/<pid>/stat (the comm field may contain spaces). */
@@ -70,6 +74,8 @@ export function snapshot(serverPid: number): CpuSnapshot {
 export interface PhaseCpu {
   /** Whole machine, % of one core. */
   machine: number | null;
+  /** CPU the hypervisor took from this VM (steal), % of one core. High = noisy host. */
+  steal: number | null;
   server: number | null;
   /** From the generator's own process.cpuUsage(). */
   generator: number | null;
@@ -89,9 +95,11 @@ export function cpuBetween(
   const pct = (ticks: number): number =>
     Math.round(((ticks * 1000) / CLOCK_TICKS / wallMs) * 1000) / 10;
   let machine: number | null = null;
+  let steal: number | null = null;
   if (a.machine && b.machine && b.machine.total > a.machine.total) {
-    const share = (b.machine.busy - a.machine.busy) / (b.machine.total - a.machine.total);
-    machine = Math.round(share * nproc * 1000) / 10;
+    const total = b.machine.total - a.machine.total;
+    machine = Math.round(((b.machine.busy - a.machine.busy) / total) * nproc * 1000) / 10;
+    steal = Math.round(((b.machine.steal - a.machine.steal) / total) * nproc * 1000) / 10;
   }
   const server = a.server !== null && b.server !== null ? pct(b.server - a.server) : null;
   const selfUs = b.self.user - a.self.user + (b.self.system - a.self.system);
@@ -100,7 +108,7 @@ export function cpuBetween(
     machine !== null && server !== null && generatorPct !== null
       ? Math.round(Math.max(0, machine - server - generatorPct - runner) * 10) / 10
       : null;
-  return { machine, server, generator: generatorPct, runner, other };
+  return { machine, steal, server, generator: generatorPct, runner, other };
 }
 
 export interface QuietWait {
@@ -111,8 +119,8 @@ export interface QuietWait {
 }
 
 /**
- * Before a run, waits (bounded) until the machine is nearly idle: busy below `thresholdPct`
- * of one core over a `windowMs` window. On a shared machine this keeps a run from starting in
+ * Before a run, waits (bounded) until the machine is nearly idle: busy (steal included) below
+ * `thresholdPct` of one core over a `windowMs` window. On a shared machine this keeps a run from starting in
  * the middle of someone's test suite; it cannot stop one from starting mid-run, which is what
  * the per-phase `other` CPU figure is for.
  */
@@ -132,7 +140,8 @@ export async function waitForQuiet(opts: {
     const tb = b === null ? null : parseProcStat(b);
     const waitedMs = Math.round(performance.now() - started);
     if (!ta || !tb || tb.total <= ta.total) return { busyPct: null, quiet: false, waitedMs };
-    busyPct = Math.round(((tb.busy - ta.busy) / (tb.total - ta.total)) * opts.nproc * 1000) / 10;
+    const used = tb.busy - ta.busy + (tb.steal - ta.steal); // steal: the host is busy
+    busyPct = Math.round((used / (tb.total - ta.total)) * opts.nproc * 1000) / 10;
     if (busyPct < opts.thresholdPct) return { busyPct, quiet: true, waitedMs };
     if (waitedMs >= opts.maxWaitMs) return { busyPct, quiet: false, waitedMs };
   }

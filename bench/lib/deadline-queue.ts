@@ -15,8 +15,8 @@ export interface DeadlineHandle {
 
 interface Entry {
   deadlineAt: number;
-  expire: () => void;
-  settled: boolean;
+  /** Dropped once settled, so a finished request's objects are not kept alive until swept. */
+  expire: (() => void) | null;
 }
 
 export class DeadlineQueue {
@@ -32,12 +32,12 @@ export class DeadlineQueue {
     if (last !== undefined && deadlineAt < last.deadlineAt) {
       throw new RangeError('deadlines must be added in non-decreasing order');
     }
-    const entry: Entry = { deadlineAt, expire, settled: false };
+    const entry: Entry = { deadlineAt, expire };
     this.entries.push(entry);
     this.arm();
     return {
       settle: () => {
-        entry.settled = true;
+        entry.expire = null;
       },
     };
   }
@@ -66,11 +66,12 @@ export class DeadlineQueue {
     const now = this.now();
     while (this.head < this.entries.length) {
       const e = this.entries[this.head];
-      if (!e.settled && e.deadlineAt > now) break;
+      if (e.expire !== null && e.deadlineAt > now) break;
       this.head++;
-      if (!e.settled) {
-        e.settled = true;
-        e.expire();
+      const expire = e.expire;
+      if (expire !== null) {
+        e.expire = null;
+        expire();
       }
     }
     if (this.head > 1024 && this.head * 2 > this.entries.length) {

@@ -26,10 +26,13 @@ async function main(): Promise<void> {
     throw err;
   }
   // Watchdog in case something keeps the run from settling: never outlive the hard bound.
-  setTimeout(() => {
-    process.stderr.write('generator: watchdog fired, exiting\n');
-    process.exit(EXIT_WATCHDOG);
-  }, config.hardTimeoutMs + 5_000).unref();
+  setTimeout(
+    () => {
+      process.stderr.write('generator: watchdog fired, exiting\n');
+      process.exit(EXIT_WATCHDOG);
+    },
+    config.warmupMs + 2 * config.hardTimeoutMs + 5_000,
+  ).unref();
 
   const result = await runLoad(config);
   const usage = process.cpuUsage();

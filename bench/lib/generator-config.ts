@@ -33,8 +33,13 @@ export interface GeneratorConfig {
   maxSockets?: number;
   /** Hard cap on requests sent in this run (both modes). */
   maxRequests?: number;
-  /** Hard bound on the whole run; in-flight requests are abandoned and `aborted` is set. */
+  /** Hard bound on the measured run; in-flight requests are abandoned and `aborted` is set. */
   hardTimeoutMs?: number;
+  /**
+   * Unrecorded closed-loop traffic (4 connections) to the same target before the measured run,
+   * so the generator's own JIT and HTTP parser are warm. Default 0.
+   */
+  warmupMs?: number;
 }
 
 export type NormalizedGeneratorConfig = Required<Omit<GeneratorConfig, 'rate' | 'connections'>> & {
@@ -110,6 +115,7 @@ export function normalizeGeneratorConfig(input: unknown): NormalizedGeneratorCon
 
   const durationMs = num(c.durationMs, 'durationMs', 1, LIMITS.maxDurationMs);
   const deadlineMs = num(c.deadlineMs, 'deadlineMs', 1, LIMITS.maxDeadlineMs);
+  const warmupMs = num(c.warmupMs ?? 0, 'warmupMs', 0, LIMITS.maxDurationMs);
   const hardTimeoutMs = num(
     c.hardTimeoutMs ?? durationMs + deadlineMs + 5_000,
     'hardTimeoutMs',
@@ -132,6 +138,7 @@ export function normalizeGeneratorConfig(input: unknown): NormalizedGeneratorCon
       durationMs,
       deadlineMs,
       hardTimeoutMs,
+      warmupMs,
       rate,
       connections: null,
       maxOutstanding: num(
@@ -152,6 +159,7 @@ export function normalizeGeneratorConfig(input: unknown): NormalizedGeneratorCon
     durationMs,
     deadlineMs,
     hardTimeoutMs,
+    warmupMs,
     rate: null,
     connections,
     maxOutstanding: connections,

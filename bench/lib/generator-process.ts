@@ -17,7 +17,10 @@ export async function runGeneratorProcess(
   cpus: string | null,
   cliPath: string = GENERATOR_CLI,
 ): Promise<GeneratorResult> {
-  const bound = (config.hardTimeoutMs ?? config.durationMs + config.deadlineMs + 5_000) + 10_000;
+  const bound =
+    (config.warmupMs ?? 0) +
+    2 * (config.hardTimeoutMs ?? config.durationMs + config.deadlineMs + 5_000) +
+    10_000;
   const { command, args } = pinnedCommand(cpus, process.execPath, [
     cliPath,
     JSON.stringify(config),

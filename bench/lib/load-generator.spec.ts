@@ -7,7 +7,7 @@ import { runLoad } from './load-generator';
  * A real run: the generator (in this process) against a tiny node:http server in a child
  * process on 127.0.0.1:0. The server answers by arrival order, 10 requests per cycle:
  * 0 -> 600 ms late (past the 300 ms deadline), 1 -> 503, 2 -> 429, 3 -> 500,
- * 4 -> connection destroyed, 5..9 -> 200. `/slow` answers 200 after 200 ms.
+ * 4 -> connection destroyed, 5..9 -> 200. `/slow` answers 200 after 200 ms, `/ok` at once.
  */
 const SERVER = `
 const http = require('node:http');
@@ -15,6 +15,7 @@ let n = 0;
 const server = http.createServer((req, res) => {
   if (req.url === '/slow') { setTimeout(() => res.end('ok'), 200); return; }
   if (req.url === '/reset') { n = 0; res.end('reset'); return; }
+  if (req.url === '/ok') { res.end('ok'); return; }
   const i = n++ % 10;
   if (i === 0) setTimeout(() => res.end('late'), 600);
   else if (i === 1) { res.statusCode = 503; res.end(); }
@@ -122,6 +123,22 @@ describe('load generator against a real server', () => {
     expect(r.shed).toBeGreaterThan(0);
     expect(r.ok).toBeGreaterThan(0);
     expect(r.aborted).toBe(false);
+  });
+
+  it('warm-up traffic is sent first and kept out of the counts', async () => {
+    const r = await runLoad({
+      mode: 'open',
+      target,
+      request: { path: '/ok' },
+      rate: 20,
+      durationMs: 200,
+      deadlineMs: 500,
+      warmupMs: 150,
+    });
+    expect(r.warmup?.sent).toBeGreaterThan(0);
+    expect(r.warmup?.ok).toBe(r.warmup?.sent);
+    expect(r.sent).toBe(4);
+    expect(r.ok).toBe(4);
   });
 
   it('hard timeout bounds a run even if the server never answers', async () => {

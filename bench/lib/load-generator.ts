@@ -74,6 +74,8 @@ export interface GeneratorResult {
   cpu: { userMs: number; systemMs: number; pct: number };
   /** Set by the CLI: all CPU its process used, boot included, in ms. */
   processCpuMs?: number;
+  /** The unrecorded warm-up before the run (`warmupMs`), if any. */
+  warmup: { sent: number; ok: number; elapsedMs: number } | null;
   /** True when the hard timeout ended the run. */
   aborted: boolean;
   /** First few error messages, for diagnosis. */
@@ -116,6 +118,20 @@ export async function runLoad(
 ): Promise<GeneratorResult> {
   const config = normalizeGeneratorConfig(input);
   const { host, port } = parseLoopbackTarget(config.target); // re-checked on purpose
+  let warmup: GeneratorResult['warmup'] = null;
+  if (config.warmupMs > 0) {
+    const w = await runLoad({
+      ...config,
+      mode: 'closed',
+      connections: Math.min(4, config.maxSockets),
+      maxSockets: Math.min(4, config.maxSockets),
+      durationMs: config.warmupMs,
+      hardTimeoutMs: config.warmupMs + config.deadlineMs + 1_000,
+      warmupMs: 0,
+      rate: null,
+    });
+    warmup = { sent: w.sent, ok: w.ok, elapsedMs: w.elapsedMs };
+  }
   // undici rather than node:http: about 40% less generator CPU per request, which keeps the
   // generator from being the bottleneck of a closed-loop run against a fast server.
   const pool = new Pool(`http://${host}:${port}`, {
@@ -340,6 +356,7 @@ export async function runLoad(
       systemMs: round(cpu.system / 1000, 1),
       pct: round(((cpu.user + cpu.system) / 1000 / elapsedMs) * 100, 1),
     },
+    warmup,
     aborted,
     errorSamples,
   };

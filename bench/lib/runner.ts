@@ -35,6 +35,11 @@ export interface BenchPhase {
   deadlineMs: number;
   /** Run but not recorded (JIT, connection pools, caches). */
   warmup?: boolean;
+  /**
+   * Unrecorded traffic from the generator process itself right before this phase, so its own
+   * JIT is warm when measuring starts (each phase is a fresh process). Default 1000 ms.
+   */
+  generatorWarmupMs?: number;
   /** Open loop: req/s, fixed or derived from earlier phases (e.g. 70% of closed-loop). */
   rate?: number | ((ctx: PhaseContext) => number);
   connections?: number;
@@ -68,6 +73,8 @@ export interface BenchDefinition {
   notes?: Record<string, unknown>;
 }
 
+export const DEFAULT_GENERATOR_WARMUP_MS = 1_000;
+
 export const METRICS = [
   'sendRate',
   'throughput',
@@ -85,6 +92,7 @@ export const METRICS = [
   'serverCpu',
   'generatorCpu',
   'otherCpu',
+  'stealCpu',
 ] as const;
 export type MetricKey = (typeof METRICS)[number];
 
@@ -152,6 +160,7 @@ export function metricsOf(r: GeneratorResult, cpu?: PhaseCpu): Record<MetricKey,
     serverCpu: cpu?.server ?? Number.NaN,
     generatorCpu: cpu?.generator ?? r.cpu.pct,
     otherCpu: cpu?.other ?? Number.NaN,
+    stealCpu: cpu?.steal ?? Number.NaN,
   };
 }
 
@@ -228,6 +237,7 @@ export function renderSummary(rows: readonly SummaryRow[]): string {
 
 export const OTHER_CPU_WARN_PCT = 25;
 export const GENERATOR_CPU_WARN_PCT = 90;
+export const STEAL_CPU_WARN_PCT = 10;
 
 export const CPU_COLUMNS: Column[] = [
   { header: 'phase' },
@@ -235,6 +245,7 @@ export const CPU_COLUMNS: Column[] = [
   { header: 'server cpu%', align: 'right' },
   { header: 'generator cpu%', align: 'right' },
   { header: 'other cpu%', align: 'right' },
+  { header: 'steal%', align: 'right' },
   { header: 'send lag p99 ms', align: 'right' },
 ];
 
@@ -248,6 +259,7 @@ export function renderCpuSummary(rows: readonly SummaryRow[]): string {
       formatSpread(r.metrics.serverCpu),
       formatSpread(r.metrics.generatorCpu),
       formatSpread(r.metrics.otherCpu),
+      formatSpread(r.metrics.stealCpu),
       formatSpread(r.metrics.sendLagP99, 2),
     ]),
   );
@@ -271,6 +283,9 @@ export function warningsFor(records: readonly RunRecord[]): string[] {
       out.push(
         `${where}: other processes used ${r.cpu.other}% of a core meanwhile (noisy machine)`,
       );
+    }
+    if (r.cpu.steal !== null && r.cpu.steal > STEAL_CPU_WARN_PCT) {
+      out.push(`${where}: the hypervisor took ${r.cpu.steal}% of a core (steal; noisy host)`);
     }
     if (r.cpu.generator !== null && r.cpu.generator > GENERATOR_CPU_WARN_PCT) {
       out.push(`${where}: generator at ${r.cpu.generator}% of its core (may be the bottleneck)`);
@@ -369,6 +384,7 @@ async function runOne(
         request: typeof phase.request === 'function' ? phase.request(ctx) : phase.request,
         durationMs: phase.durationMs,
         deadlineMs: phase.deadlineMs,
+        warmupMs: phase.generatorWarmupMs ?? DEFAULT_GENERATOR_WARMUP_MS,
       };
       if (phase.mode === 'open') {
         const rate = typeof phase.rate === 'function' ? phase.rate(ctx) : phase.rate;
@@ -393,7 +409,7 @@ async function runOne(
         `run ${run} ${variant.name} ${phase.name}${phase.warmup ? ' (warmup)' : ''}: ` +
           `sent ${result.sent} ok ${result.ok} goodput ${m.goodput}/s p50 ${m.p50} ms ` +
           `p99 ${m.p99} ms timeouts ${m.timeouts} shed ${m.shed} errors ${m.errors}; cpu% ` +
-          `server ${cpu.server} generator ${cpu.generator} other ${cpu.other}`,
+          `server ${cpu.server} generator ${cpu.generator} other ${cpu.other} steal ${cpu.steal}`,
       );
       if (!phase.warmup) {
         records.push({
@@ -426,7 +442,15 @@ export async function runBench(def: BenchDefinition): Promise<BenchReport> {
   const runs = envInt('BENCH_RUNS', def.runs ?? 5, 1, 50);
   const runTimeoutMs =
     def.runTimeoutMs ??
-    def.phases.reduce((sum, p) => sum + p.durationMs + p.deadlineMs + 5_000, 0) +
+    def.phases.reduce(
+      (sum, p) =>
+        sum +
+        (p.generatorWarmupMs ?? DEFAULT_GENERATOR_WARMUP_MS) +
+        p.durationMs +
+        p.deadlineMs +
+        5_000,
+      0,
+    ) +
       60_000 +
       envInt('BENCH_QUIET_MAX_WAIT_MS', 15_000, 0, 600_000);
   const benchTimeoutMs = def.benchTimeoutMs ?? runs * def.variants.length * runTimeoutMs;
