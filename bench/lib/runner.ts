@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -125,6 +126,8 @@ export interface BenchReport {
   name: string;
   description: string | null;
   command: string;
+  /** `git rev-parse HEAD`, with `-dirty` when the work tree had changes; null without git. */
+  commit: string | null;
   date: string;
   durationMs: number;
   machine: { node: string; cpuModel: string; nproc: number; platform: string; arch: string };
@@ -274,7 +277,7 @@ export function warningsFor(records: readonly RunRecord[]): string[] {
     if (res.aborted) out.push(`${where}: hit the generator hard timeout`);
     if (res.dropped > 0) out.push(`${where}: ${res.dropped} requests dropped (maxOutstanding)`);
     if (res.sendLagMs && res.sendLagMs.p99 > 5) {
-      out.push(`${where}: generator send lag p99 ${res.sendLagMs.p99} ms (generator overloaded?)`);
+      out.push(`${where}: generator send lag p99 ${res.sendLagMs.p99} ms (counted in latency)`);
     }
     if (res.errorNetwork > 0) {
       out.push(`${where}: ${res.errorNetwork} network errors, e.g. ${res.errorSamples[0] ?? '?'}`);
@@ -324,6 +327,22 @@ export function envInt(name: string, fallback: number, min: number, max: number)
     throw new Error(`${name} must be an integer within ${min}..${max}, got ${JSON.stringify(raw)}`);
   }
   return n;
+}
+
+function relativeToRoot(root: string, file: string): string {
+  const rel = path.relative(root, file);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? file : rel;
+}
+
+function gitCommit(root: string): string | null {
+  const git = (args: string[]): string | null => {
+    const r = spawnSync('git', args, { cwd: root, encoding: 'utf8', timeout: 5_000 });
+    return r.status === 0 ? r.stdout.trim() : null;
+  };
+  const head = git(['rev-parse', 'HEAD']);
+  if (head === null) return null;
+  const status = git(['status', '--porcelain', '--untracked-files=no']);
+  return status === null || status === '' ? head : `${head}-dirty`;
 }
 
 function log(message: string): void {
@@ -454,10 +473,9 @@ export async function runBench(def: BenchDefinition): Promise<BenchReport> {
       60_000 +
       envInt('BENCH_QUIET_MAX_WAIT_MS', 15_000, 0, 600_000);
   const benchTimeoutMs = def.benchTimeoutMs ?? runs * def.variants.length * runTimeoutMs;
+  const root = findRepoRoot();
   const resultsDir =
-    process.env.BENCH_RESULTS_DIR ??
-    def.resultsDir ??
-    path.join(findRepoRoot(), 'bench', 'results');
+    process.env.BENCH_RESULTS_DIR ?? def.resultsDir ?? path.join(root, 'bench', 'results');
   const pinning = detectPinning();
   const started = Date.now();
   log(
@@ -497,6 +515,7 @@ export async function runBench(def: BenchDefinition): Promise<BenchReport> {
     name: def.name,
     description: def.description ?? null,
     command: commandLine(),
+    commit: gitCommit(root),
     date: new Date(started).toISOString(),
     durationMs: Date.now() - started,
     machine: {
@@ -509,7 +528,10 @@ export async function runBench(def: BenchDefinition): Promise<BenchReport> {
     pinning,
     config: {
       runs,
-      variants: def.variants.map((v) => ({ name: v.name, server: v.server })),
+      variants: def.variants.map((v) => ({
+        name: v.name,
+        server: { ...v.server, entry: relativeToRoot(root, v.server.entry) },
+      })),
       phases: def.phases.map(({ rate, request: _request, ...rest }) => ({
         ...rest,
         ...(rate === undefined ? {} : { rate: typeof rate === 'function' ? 'derived' : rate }),
