@@ -1,0 +1,103 @@
+import type { IncomingMessage } from 'node:http';
+import type { PRIORITIES } from './load-shedding.constants';
+import type { ShedSignal } from './shed-signal.interface';
+
+/** A criticality class: `critical` is shed last, `sheddable` first. @publicApi */
+export type Priority = (typeof PRIORITIES)[number];
+
+/** A band on a utilisation scale: shedding starts at `soft` and is total (for normal traffic) at `hard`. */
+export interface ShedBand {
+  soft: number;
+  hard: number;
+}
+
+/** The event-loop signals, held at a target by a feedback controller (see docs/load-shedding.md). */
+export interface EventLoopShedOptions {
+  /** Interval ELU the controller holds admitted load at. Default `0.92`; 0.5..0.99. `false` turns ELU off. */
+  eluTarget?: number | false;
+  /** Event-loop delay p99 (ms) the controller holds admitted load under. Default `250`; 10..60000. `false`: off. */
+  delayTargetMs?: number | false;
+  /** EWMA weight of a new sample, 0..1 (1 = no smoothing). Default `0.5`. */
+  smoothing?: number;
+  /** Lowest admitted fraction, so the signals keep being measured. Default `0.02`; 0..0.5. */
+  minAdmitFraction?: number;
+}
+
+/**
+ * Options of {@link LoadSheddingModule}. Every option has a default.
+ *
+ * @publicApi
+ */
+export interface LoadSheddingModuleOptions {
+  /** Shed at all. Can be flipped at run time with `LoadSheddingService.setEnabled()`. Default `true`. */
+  enabled?: boolean;
+  /** Count and log what would be shed, reject nothing. Default `false`. */
+  shadow?: boolean;
+  /**
+   * `true` (default): every route is eligible, at the HTTP server, before routing and body parsing, except
+   * `@SkipShed()` routes and ops endpoints. `false`: only routes with `@Shed()` or `@UseGuards(ShedGuard)`.
+   */
+  global?: boolean;
+  /** The in-flight limit: the analog of Tomcat's `maxThreads`. Default `512`; 1..1000000. */
+  maxInFlight?: number;
+  /** In-flight / maxInFlight band. Default `{ soft: 0.85, hard: 1 }` (the seed's 85 % rule). `false`: off. */
+  inFlight?: Partial<ShedBand> | false;
+  /** Event-loop utilisation and delay control. `false`: off. */
+  eventLoop?: EventLoopShedOptions | false;
+  /** Heap used / heap limit band. Default `{ soft: 0.9, hard: 0.98 }`. `false`: off. */
+  heap?: Partial<ShedBand> | false;
+  /** Extra signals (also injectable under the `ShedSignal` token). */
+  signals?: ShedSignal[];
+  /** Priority beyond the hard threshold that critical traffic is allowed, in band widths. Default `0.5`; 0..10. */
+  criticalReserve?: number;
+  /** Request header naming the priority (`critical`, `normal`, `sheddable`). Default `x-steady-priority`; `false`: ignore. */
+  priorityHeader?: string | false;
+  /** Priority from the request (a principal, a client id…); wins over the header and the route. */
+  priorityResolver?: (req: IncomingMessage) => Priority | undefined;
+  /** Priority of requests that name none. Default `normal`. */
+  defaultPriority?: Priority;
+  /** Never shed requests for which this returns true (cheap; runs only under pressure). */
+  bypass?: (req: IncomingMessage) => boolean;
+  /** Never shed routes marked `@OpsEndpoint()` (metrics, health, explain). Default `true`. */
+  skipOpsEndpoints?: boolean;
+  /** Status of a rejection. Default `429`; 429 or 503. */
+  statusCode?: 429 | 503;
+  /** `Retry-After` seconds: `base` plus a random 0..`jitter`. Default `{ base: 1, jitter: 2 }`. */
+  retryAfter?: { base?: number; jitter?: number };
+  /** Message of the JSON body. */
+  message?: string;
+}
+
+/** Options after defaults and validation. */
+export interface ResolvedLoadSheddingOptions {
+  enabled: boolean;
+  shadow: boolean;
+  global: boolean;
+  maxInFlight: number;
+  inFlight: ShedBand | false;
+  eventLoop:
+    | {
+        eluTarget: number | false;
+        delayTargetMs: number | false;
+        smoothing: number;
+        minAdmitFraction: number;
+      }
+    | false;
+  heap: ShedBand | false;
+  signals: ShedSignal[];
+  criticalReserve: number;
+  priorityHeader: string | false;
+  priorityResolver: ((req: IncomingMessage) => Priority | undefined) | undefined;
+  defaultPriority: Priority;
+  bypass: ((req: IncomingMessage) => boolean) | undefined;
+  skipOpsEndpoints: boolean;
+  statusCode: 429 | 503;
+  retryAfter: { base: number; jitter: number };
+  message: string;
+}
+
+/** Per-route options of `@Shed()`. @publicApi */
+export interface ShedRouteOptions {
+  /** Criticality of the route's requests (a `priorityResolver` still wins). */
+  priority?: Priority;
+}

@@ -1,0 +1,206 @@
+import { resolveLoadSheddingOptions } from './load-shedding-options.validation';
+import type { LoadSheddingModuleOptions, Priority } from './load-shedding-options.interface';
+import { ShedPolicy, type PolicySample } from './shed.policy';
+
+/** A fake clock advanced by hand: the policy never reads real time in these tests. */
+function setup(options: LoadSheddingModuleOptions = {}) {
+  let t = 0;
+  const policy = new ShedPolicy(resolveLoadSheddingOptions(options), () => t);
+  const advance = (ms: number) => (t += ms);
+  return { policy, advance };
+}
+
+const calm: PolicySample = {
+  elu: 0.2,
+  delayP99Ms: 5,
+  heapRatio: 0.3,
+  completionRate: 100,
+  signals: {},
+};
+
+/** Shed probability of `priority` at `inFlight`, estimated without randomness: p > r for r = 0.5. */
+function probability(policy: ShedPolicy, priority: Priority, inFlight: number): number {
+  return policy.decide(priority, inFlight, 0.5).probability;
+}
+
+describe('ShedPolicy: the in-flight band (the seed rule, non-binary)', () => {
+  it('is calm below the soft threshold and admits without looking', () => {
+    const { policy } = setup({ maxInFlight: 100 });
+    expect(policy.isCalm(84)).toBe(true);
+    expect(policy.isCalm(85)).toBe(false);
+    expect(policy.decide('normal', 84, 0).shed).toBe(false);
+  });
+
+  it('sheds normal traffic proportionally between soft (85 %) and hard (100 %)', () => {
+    const { policy } = setup({ maxInFlight: 100 });
+    expect(probability(policy, 'normal', 85)).toBeCloseTo(0, 10);
+    expect(probability(policy, 'normal', 90)).toBeCloseTo(1 / 3, 10);
+    expect(probability(policy, 'normal', 95)).toBeCloseTo(2 / 3, 10);
+    expect(probability(policy, 'normal', 100)).toBe(1);
+    const d = policy.decide('normal', 90, 0.2);
+    expect(d).toEqual({ shed: true, reason: 'in_flight', probability: expect.closeTo(1 / 3, 10) });
+    expect(policy.decide('normal', 90, 0.4).shed).toBe(false);
+  });
+
+  it('sheds sheddable traffic twice as fast and critical traffic only beyond the hard threshold', () => {
+    const { policy } = setup({ maxInFlight: 100, criticalReserve: 0.5 });
+    expect(probability(policy, 'sheddable', 90)).toBeCloseTo(2 / 3, 10);
+    expect(probability(policy, 'sheddable', 93)).toBe(1);
+    expect(probability(policy, 'critical', 100)).toBe(0);
+    expect(probability(policy, 'critical', 103)).toBeCloseTo(0.4, 10); // level 1.2 of a 0.5 reserve
+    expect(probability(policy, 'critical', 108)).toBe(1);
+  });
+
+  it('with no reserve, critical is shed at once past the hard threshold', () => {
+    const { policy } = setup({ maxInFlight: 10, criticalReserve: 0 });
+    expect(probability(policy, 'critical', 10)).toBe(0);
+    expect(probability(policy, 'critical', 11)).toBe(1);
+  });
+
+  it('can be turned off', () => {
+    const { policy } = setup({ maxInFlight: 10, inFlight: false });
+    expect(policy.isCalm(1000)).toBe(true);
+    expect(probability(policy, 'normal', 1000)).toBe(0);
+  });
+});
+
+describe('ShedPolicy: the event-loop controller', () => {
+  /** Simulates a CPU-bound server: ELU = admitted load / capacity, capped at 1. */
+  function simulate(
+    policy: ShedPolicy,
+    advance: (ms: number) => void,
+    offered: number,
+    steps: number,
+  ) {
+    const capacity = 1000; // requests/s the loop can finish
+    const trace: { admit: number; elu: number }[] = [];
+    let elu = Math.min(1, offered / capacity);
+    for (let i = 0; i < steps; i++) {
+      advance(100);
+      const arrivals = offered / 10; // per 100 ms sample
+      let admitted = 0;
+      for (let k = 0; k < arrivals; k++) {
+        // deterministic spread of draws over [0, 1)
+        if (!policy.decide('normal', 0, (k + 0.5) / arrivals).shed) admitted++;
+      }
+      elu = Math.min(1, (admitted * 10) / capacity);
+      const completionRate = Math.min(admitted * 10, capacity);
+      policy.onSample({ elu, delayP99Ms: 5, heapRatio: 0.3, completionRate, signals: {} });
+      trace.push({ admit: policy.state().admitFraction, elu });
+    }
+    return trace;
+  }
+
+  it.each([2, 5, 10])(
+    'holds admitted load at the ELU target at %d× overload, without oscillating',
+    (factor) => {
+      const { policy, advance } = setup({ eventLoop: { eluTarget: 0.9, delayTargetMs: false } });
+      policy.onSample(calm);
+      const trace = simulate(policy, advance, 1000 * factor, 40);
+      const tail = trace.slice(-20);
+      for (const s of tail) {
+        expect(s.elu).toBeGreaterThan(0.85);
+        expect(s.elu).toBeLessThanOrEqual(0.95);
+      }
+      const admits = tail.map((s) => s.admit);
+      expect(Math.max(...admits) - Math.min(...admits)).toBeLessThan(0.05);
+    },
+  );
+
+  it('reacts within two samples of saturation and lets go within two seconds of the load dropping', () => {
+    const { policy, advance } = setup({ eventLoop: { eluTarget: 0.9, delayTargetMs: false } });
+    policy.onSample(calm);
+    simulate(policy, advance, 500, 10);
+    expect(policy.state().admitFraction).toBe(1);
+    const up = simulate(policy, advance, 3000, 30);
+    expect(up[1].admit).toBeLessThan(0.5);
+    const down = simulate(policy, advance, 500, 20);
+    const back = down.findIndex((s) => s.admit === 1);
+    expect(back).toBeGreaterThanOrEqual(0);
+    expect(back).toBeLessThan(20); // 20 samples of 100 ms
+    expect(policy.state().pressured).toBe(false);
+  });
+
+  it('allocates the admitted load to critical traffic first', () => {
+    const { policy, advance } = setup({ eventLoop: { eluTarget: 0.9, delayTargetMs: false } });
+    policy.onSample(calm);
+    // 300 critical + 700 sheddable per sample, loop saturated at 400/sample
+    for (let i = 0; i < 20; i++) {
+      advance(100);
+      let admitted = 0;
+      for (let k = 0; k < 300; k++)
+        if (!policy.decide('critical', 0, (k + 0.5) / 300).shed) admitted++;
+      for (let k = 0; k < 700; k++)
+        if (!policy.decide('sheddable', 0, (k + 0.5) / 700).shed) admitted++;
+      const elu = Math.min(1, admitted / 400);
+      policy.onSample({
+        elu,
+        delayP99Ms: 5,
+        heapRatio: 0.3,
+        completionRate: Math.min(admitted, 400) * 10,
+        signals: {},
+      });
+    }
+    const { admitByPriority } = policy.state();
+    expect(admitByPriority.critical).toBe(1);
+    expect(admitByPriority.sheddable).toBeGreaterThan(0.05);
+    expect(admitByPriority.sheddable).toBeLessThan(0.2);
+  });
+
+  it('follows the event-loop delay target too', () => {
+    const { policy, advance } = setup({ eventLoop: { eluTarget: false, delayTargetMs: 100 } });
+    policy.onSample(calm);
+    advance(100);
+    policy.onSample({ ...calm, delayP99Ms: 400 });
+    const admit = policy.state().admitFraction;
+    expect(admit).toBeLessThan(1);
+    expect(admit).toBeGreaterThanOrEqual(0.02);
+    expect(policy.decide('normal', 0, 0.99).reason).toBe('event_loop');
+  });
+
+  it('never admits less than minAdmitFraction, so the signal keeps being measured', () => {
+    const { policy, advance } = setup({
+      eventLoop: { eluTarget: 0.9, minAdmitFraction: 0.05, delayTargetMs: false },
+    });
+    policy.onSample(calm);
+    for (let i = 0; i < 20; i++) {
+      advance(100);
+      for (let k = 0; k < 100; k++) policy.decide('normal', 0, 0.99);
+      policy.onSample({ ...calm, elu: 1, completionRate: 1 });
+    }
+    expect(policy.state().admitFraction).toBe(0.05);
+  });
+});
+
+describe('ShedPolicy: heap and custom signals', () => {
+  it('smooths a banded signal and sheds proportionally on it', () => {
+    const { policy, advance } = setup({
+      heap: false,
+      eventLoop: false,
+      signals: [{ name: 'db_pool', soft: 0.5, hard: 1, read: () => 0 }],
+    });
+    policy.onSample({ ...calm, signals: { db_pool: 0.75 } });
+    expect(policy.state().levels.db_pool).toBeCloseTo(0.5, 10);
+    expect(policy.isCalm(0)).toBe(false);
+    expect(policy.decide('normal', 0, 0.4)).toMatchObject({ shed: true, reason: 'db_pool' });
+    advance(100);
+    policy.onSample({ ...calm, signals: { db_pool: 0.25 } });
+    expect(policy.state().levels.db_pool).toBeCloseTo(0, 10); // halfway from 0.5 to -0.5
+    advance(100);
+    policy.onSample({ ...calm, signals: { db_pool: 0.25 } });
+    expect(policy.isCalm(0)).toBe(true);
+  });
+
+  it('sheds on heap pressure', () => {
+    const { policy } = setup({ heap: { soft: 0.8, hard: 0.9 }, eventLoop: false });
+    policy.onSample({ ...calm, heapRatio: 0.85 });
+    expect(policy.decide('normal', 0, 0.1)).toMatchObject({ shed: true, reason: 'heap' });
+    expect(policy.decide('critical', 0, 0.1).shed).toBe(false);
+  });
+
+  it('ignores a custom signal that read nothing usable', () => {
+    const { policy } = setup({ signals: [{ name: 'x', soft: 0.5, hard: 1, read: () => 0 }] });
+    policy.onSample({ ...calm, signals: { x: Number.NaN } });
+    expect(policy.state().levels).not.toHaveProperty('x');
+  });
+});

@@ -1,0 +1,270 @@
+import type {
+  Priority,
+  ResolvedLoadSheddingOptions,
+  ShedBand,
+} from './load-shedding-options.interface';
+
+/** Why a request was (or would have been) shed. */
+export type ShedReason = 'in_flight' | 'event_loop' | 'heap' | string;
+
+export interface ShedDecision {
+  readonly shed: boolean;
+  readonly reason: ShedReason | undefined;
+  /** Probability of shedding this request's priority right now, 0..1. */
+  readonly probability: number;
+}
+
+/** The readings the policy needs from one monitor sample. */
+export interface PolicySample {
+  elu: number;
+  delayP99Ms: number;
+  heapRatio: number;
+  /** Requests released per second over the interval (capacity, when saturated). */
+  completionRate: number;
+  /** Custom signal readings by name. */
+  signals: Readonly<Record<string, number>>;
+}
+
+/** A snapshot of the policy for metrics, health and the explain view. */
+export interface PolicyState {
+  /** In-flight level at the last decision: 0 at the soft threshold, 1 at the hard one. */
+  inFlightLevel: number;
+  /** Smoothed event-loop utilisation and delay p99 (ms) the controller acts on. */
+  elu: number;
+  delayP99Ms: number;
+  /** Fraction of all traffic the event-loop controller admits (1 = no shedding). */
+  admitFraction: number;
+  /** Admitted fraction per priority after allocation (critical first). */
+  admitByPriority: Readonly<Record<Priority, number>>;
+  /** Levels of the banded slow signals (heap, custom): 0 at soft, 1 at hard. */
+  levels: Readonly<Record<string, number>>;
+  /** Whether any priority is being shed at all (ignoring the live in-flight count). */
+  pressured: boolean;
+}
+
+const ADMIT_ALL = 0;
+const ELU_SATURATED = 0.98;
+const MAX_STEP_UP = 2;
+const MAX_STEP_DOWN = 0.1;
+
+/**
+ * The shedding policy, separated from Nest so it can be tested with fake samples and a fake random source.
+ *
+ * Two kinds of signal, because they behave differently:
+ * - **Banded** signals (the live in-flight ratio; smoothed heap and custom signals) shed proportionally between a
+ *   soft and a hard threshold. Sheddable traffic is all shed at the middle of the band, normal traffic at the hard
+ *   threshold, critical traffic only beyond it (`criticalReserve` band widths). The in-flight count is read live,
+ *   per request, so this reacts with no sampling delay — it is the seed's 85 % rule made non-binary.
+ * - **Event-loop** signals (interval ELU, delay p99) are held at a target by a multiplicative feedback controller on
+ *   the admitted fraction: `admit ← admit · target / measured` per sample (scale-free, so stable at 2× and at 10×
+ *   overload where a fixed band oscillates), and, when the loop is saturated, one step straight to
+ *   `completions / admitted arrivals · target`. The admitted load is then allocated by priority: critical first,
+ *   then normal, then sheddable.
+ */
+export class ShedPolicy {
+  private eluSmoothed = 0;
+  private delaySmoothed = 0;
+  private admit = 1;
+  private admitBy: Record<Priority, number> = { critical: 1, normal: 1, sheddable: 1 };
+  private levels: Record<string, number> = {};
+  private maxLevel = -Infinity;
+  private lastInFlightLevel = -Infinity;
+  private arrivals: Record<Priority, number> = { critical: 0, normal: 0, sheddable: 0 };
+  private unclassified = 0;
+  private admitted = 0;
+  private lastSampleAt: number | undefined;
+  private readonly inFlightSoft: number;
+
+  constructor(
+    protected readonly options: ResolvedLoadSheddingOptions,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.inFlightSoft = options.inFlight ? options.inFlight.soft * options.maxInFlight : Infinity;
+  }
+
+  /**
+   * True when a request can be admitted without looking at it: no slow signal is pressing and the in-flight
+   * count is below the soft threshold. The per-request fast path.
+   */
+  isCalm(inFlight: number): boolean {
+    return this.maxLevel <= 0 && this.admit >= 1 && inFlight < this.inFlightSoft;
+  }
+
+  /** Counts a request admitted on the fast path (its priority was not resolved). */
+  countCalm(): void {
+    this.unclassified++;
+    this.admitted++;
+  }
+
+  /** Decides for one request. `random` is a uniform draw in [0, 1). */
+  decide(priority: Priority, inFlight: number, random: number): ShedDecision {
+    this.arrivals[priority]++;
+    let probability = 0;
+    let reason: ShedReason | undefined;
+    if (this.options.inFlight) {
+      const level = bandLevel(inFlight / this.options.maxInFlight, this.options.inFlight);
+      this.lastInFlightLevel = level;
+      const p = this.priorityProbability(priority, level);
+      if (p > probability) [probability, reason] = [p, 'in_flight'];
+    }
+    for (const name in this.levels) {
+      const p = this.priorityProbability(priority, this.levels[name]);
+      if (p > probability) [probability, reason] = [p, name];
+    }
+    const p = 1 - this.admitBy[priority];
+    if (p > probability) [probability, reason] = [p, 'event_loop'];
+    const shed = probability > 0 && random < probability;
+    if (!shed) this.admitted++;
+    return { shed, reason: probability > 0 ? reason : undefined, probability };
+  }
+
+  /**
+   * Corrects the count after a shed decision was not enforced (shadow mode, disabled), so the controller sees
+   * the load that really entered.
+   */
+  countAdmittedAnyway(): void {
+    this.admitted++;
+  }
+
+  /** Feeds one monitor sample: smooths the slow signals and steps the event-loop controller. */
+  onSample(sample: PolicySample): void {
+    const at = this.now();
+    const elapsedMs = this.lastSampleAt === undefined ? 0 : at - this.lastSampleAt;
+    this.lastSampleAt = at;
+    this.updateLevels(sample);
+    this.stepController(sample, elapsedMs);
+    this.arrivals = { critical: 0, normal: 0, sheddable: 0 };
+    this.unclassified = 0;
+    this.admitted = 0;
+  }
+
+  state(): PolicyState {
+    return {
+      inFlightLevel: this.lastInFlightLevel,
+      elu: this.eluSmoothed,
+      delayP99Ms: this.delaySmoothed,
+      admitFraction: this.admit,
+      admitByPriority: { ...this.admitBy },
+      levels: { ...this.levels },
+      pressured: this.maxLevel > 0 || this.admit < 1,
+    };
+  }
+
+  /** The shed probability of `priority` at a banded `level` (0 at soft, 1 at hard). */
+  protected priorityProbability(priority: Priority, level: number): number {
+    if (level <= ADMIT_ALL) return 0;
+    switch (priority) {
+      case 'sheddable':
+        return clamp01(2 * level);
+      case 'normal':
+        return clamp01(level);
+      case 'critical': {
+        const reserve = this.options.criticalReserve;
+        if (level <= 1) return 0;
+        return reserve === 0 ? 1 : clamp01((level - 1) / reserve);
+      }
+    }
+  }
+
+  private updateLevels(sample: PolicySample): void {
+    const alpha = this.options.eventLoop ? this.options.eventLoop.smoothing : 0.5;
+    const next: Record<string, number> = {};
+    let max = -Infinity;
+    const banded = (name: string, value: number, band: ShedBand) => {
+      const level = bandLevel(value, band);
+      const previous = this.levels[name];
+      const smoothed = previous === undefined ? level : previous + alpha * (level - previous);
+      next[name] = smoothed;
+      if (smoothed > max) max = smoothed;
+    };
+    if (this.options.heap) banded('heap', sample.heapRatio, this.options.heap);
+    for (const signal of this.options.signals) {
+      const value = sample.signals[signal.name];
+      if (typeof value === 'number' && Number.isFinite(value)) banded(signal.name, value, signal);
+    }
+    this.levels = next;
+    this.maxLevel = max;
+  }
+
+  private stepController(sample: PolicySample, elapsedMs: number): void {
+    const el = this.options.eventLoop;
+    if (!el) return;
+    const alpha = el.smoothing;
+    this.eluSmoothed =
+      this.eluSmoothed === 0
+        ? sample.elu
+        : this.eluSmoothed + alpha * (sample.elu - this.eluSmoothed);
+    this.delaySmoothed =
+      this.delaySmoothed === 0
+        ? sample.delayP99Ms
+        : this.delaySmoothed + alpha * (sample.delayP99Ms - this.delaySmoothed);
+    const ratios: number[] = [];
+    if (el.eluTarget !== false) ratios.push(this.eluSmoothed / el.eluTarget);
+    if (el.delayTargetMs !== false) ratios.push(this.delaySmoothed / el.delayTargetMs);
+    if (ratios.length === 0) return;
+    const r = Math.max(...ratios);
+    let next: number;
+    const arrivals = this.totalArrivals();
+    const admittedRate = elapsedMs > 0 ? (this.admitted * 1000) / elapsedMs : 0;
+    if (
+      el.eluTarget !== false &&
+      sample.elu >= ELU_SATURATED &&
+      admittedRate > sample.completionRate &&
+      sample.completionRate > 0
+    ) {
+      // Saturated: the loop finishes `completionRate` per second and admits more; jump to what it can carry.
+      next = this.admit * (sample.completionRate / admittedRate) * el.eluTarget;
+    } else if (this.admit >= 1 && r <= 1) {
+      next = 1;
+    } else {
+      const factor = Math.min(MAX_STEP_UP, Math.max(MAX_STEP_DOWN, 1 / r));
+      next = this.admit * factor;
+    }
+    this.admit = Math.min(1, Math.max(el.minAdmitFraction, next));
+    if (this.admit >= 1) {
+      this.admitBy = { critical: 1, normal: 1, sheddable: 1 };
+      return;
+    }
+    this.allocate(arrivals);
+  }
+
+  /** Admits critical traffic first, then normal, then sheddable, up to `admit` of all arrivals. */
+  private allocate(total: number): void {
+    if (total === 0) {
+      // No traffic seen in the sample, so no mix to allocate by: admit the same fraction of each priority.
+      this.admitBy = { critical: this.admit, normal: this.admit, sheddable: this.admit };
+      return;
+    }
+    const a = this.arrivals;
+    // Arrivals admitted on the fast path were not classified: count them as normal.
+    const normal = a.normal + this.unclassified;
+    let budget = this.admit * total;
+    const share = (n: number) => {
+      if (n === 0) return 1;
+      const f = Math.min(1, Math.max(0, budget / n));
+      budget = Math.max(0, budget - n);
+      return f;
+    };
+    const floor = this.options.eventLoop ? this.options.eventLoop.minAdmitFraction : 0;
+    this.admitBy = {
+      critical: Math.max(floor, share(a.critical)),
+      normal: Math.max(floor, share(normal)),
+      sheddable: Math.max(floor, share(a.sheddable)),
+    };
+  }
+
+  private totalArrivals(): number {
+    return (
+      this.arrivals.critical + this.arrivals.normal + this.arrivals.sheddable + this.unclassified
+    );
+  }
+}
+
+/** 0 at `soft`, 1 at `hard`, negative below soft. */
+export function bandLevel(value: number, band: ShedBand): number {
+  return (value - band.soft) / (band.hard - band.soft);
+}
+
+function clamp01(x: number): number {
+  return x < 0 ? 0 : x > 1 ? 1 : x;
+}
