@@ -12,8 +12,13 @@ const mail = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
+/**
+ * The sample with its defaults, except the event-loop shedding controller: the test client shares the server's
+ * event loop and CI runs suites in parallel, so ELU here says nothing about the app (the bench measures it).
+ */
 function startSample(adapter: AdapterName, config: SampleConfig): Promise<TestApp> {
-  return createTestApp(adapter, AppModule.forRoot(config), { bodyLimit: config.maxBodyBytes });
+  const cfg = { ...config, shedding: { ...config.shedding, eventLoop: false } };
+  return createTestApp(adapter, AppModule.forRoot(cfg), { bodyLimit: cfg.maxBodyBytes });
 }
 
 describe.each(ADAPTERS)('sample mail service (%s)', (adapter) => {
@@ -156,6 +161,37 @@ describe.each(ADAPTERS)('sample mail service (%s)', (adapter) => {
           message: 'spam scanner is saturated, retry later',
         });
         expect(await Promise.all([first, second])).toEqual([201, 201]);
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('sheds POST /mails with 429 once the slow scanner fills the in-flight limit; reads still answer', async () => {
+      const t = await startSample(
+        adapter,
+        sampleConfig({
+          shedding: { maxInFlight: 4, eventLoop: false },
+          spamScanner: { poolSize: 2, queueLimit: 100, latencyMs: 400, timeoutMs: 5_000 },
+        }),
+      );
+      try {
+        const tracker = t.app.get(InFlightTracker);
+        const created = await request(t.url).post('/mails').send(mail()).expect(201);
+        const slow = Array.from({ length: 4 }, () =>
+          request(t.url)
+            .post('/mails')
+            .send(mail())
+            .then((r) => r.status),
+        );
+        const deadline = Date.now() + 3_000;
+        while (tracker.inFlight < 4 && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 5));
+        const shed = await request(t.url).post('/mails').send(mail()).expect(429);
+        expect(shed.headers['retry-after']).toMatch(/^\d+$/);
+        expect(shed.body).toMatchObject({ statusCode: 429, reason: 'in_flight' });
+        await request(t.url).get('/metrics').expect(200); // ops endpoints are never shed
+        expect(await Promise.all(slow)).toEqual([201, 201, 201, 201]);
+        await request(t.url).get(`/mails/${created.body.id}`).expect(200); // calm again
       } finally {
         await t.close();
       }

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { APP_PIPE } from '@nestjs/core';
 import { SteadyCoreModule } from '@steady/core';
+import { LoadSheddingModule } from '@steady/load-shedding';
 import { MetricsModule } from '@steady/metrics';
 import { MailModule } from './mail/mail.module';
 import { SAMPLE_CONFIG, type SampleConfig } from './sample.config';
@@ -25,6 +26,12 @@ export class AppModule implements OnApplicationShutdown {
       imports: [
         SteadyCoreModule.forRoot(),
         MetricsModule.forRoot({ defaultLabels: { service: 'steady-sample' } }),
+        LoadSheddingModule.forRoot({
+          enabled: config.shedding.enabled,
+          shadow: config.shedding.shadow,
+          maxInFlight: config.shedding.maxInFlight,
+          ...(config.shedding.eventLoop ? {} : { eventLoop: false as const }),
+        }),
         MailModule,
       ],
       providers: [

@@ -9,6 +9,7 @@ describe('loadSampleConfig', () => {
       logLevel: 'log',
       maxBodyBytes: 262144,
       maxMails: 100000,
+      shedding: { enabled: true, shadow: false, maxInFlight: 64, eventLoop: true },
       spamScanner: { poolSize: 8, latencyMs: 20, queueLimit: 1000, timeoutMs: 5000 },
     });
   });
@@ -44,6 +45,11 @@ describe('loadSampleConfig', () => {
       'invalid option "SPAM_SCANNER_POOL_SIZE": expected an integer >= 1',
     ],
     [{ MAX_BODY_BYTES: '1.5' }, 'invalid option "MAX_BODY_BYTES"'],
+    [
+      { SHED_ENABLED: 'maybe' },
+      'invalid option "SHED_ENABLED": expected true or false, got "maybe"',
+    ],
+    [{ SHED_MAX_IN_FLIGHT: '0' }, 'invalid option "SHED_MAX_IN_FLIGHT"'],
   ])('names the bad variable: %j', (env, message) => {
     expect(() => loadSampleConfig(env)).toThrow(message);
   });

@@ -14,6 +14,16 @@ export interface SampleConfig {
   maxBodyBytes: number;
   /** Mails kept in memory before the oldest are dropped; `MAILBOX_MAX_MAILS`, default 100000. */
   maxMails: number;
+  shedding: {
+    /** `SHED_ENABLED=true|false`, default true. */
+    enabled: boolean;
+    /** `SHED_SHADOW=true|false`: count what would be shed, reject nothing. Default false. */
+    shadow: boolean;
+    /** In-flight limit (Tomcat's maxThreads); `SHED_MAX_IN_FLIGHT`, default 64. */
+    maxInFlight: number;
+    /** Shed on event-loop saturation too (CPU-bound overload); `SHED_EVENT_LOOP=true|false`, default true. */
+    eventLoop: boolean;
+  };
   spamScanner: {
     /** Concurrent scans the downstream allows; `SPAM_SCANNER_POOL_SIZE`, default 8. */
     poolSize: number;
@@ -46,6 +56,12 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     logLevel: v.oneOf('LOG_LEVEL', emptyToUndefined(env.LOG_LEVEL), 'log', LEVELS),
     maxBodyBytes: int('MAX_BODY_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024, 'bytes'),
     maxMails: int('MAILBOX_MAX_MAILS', 100_000, 1, 10_000_000),
+    shedding: {
+      enabled: v.boolean('SHED_ENABLED', bool(env.SHED_ENABLED), true),
+      shadow: v.boolean('SHED_SHADOW', bool(env.SHED_SHADOW), false),
+      maxInFlight: int('SHED_MAX_IN_FLIGHT', 64, 1, 1_000_000),
+      eventLoop: v.boolean('SHED_EVENT_LOOP', bool(env.SHED_EVENT_LOOP), true),
+    },
     spamScanner: {
       poolSize: int('SPAM_SCANNER_POOL_SIZE', 8, 1, 10_000),
       latencyMs: int('SPAM_SCANNER_LATENCY_MS', 20, 0, 600_000, 'ms'),
@@ -57,12 +73,25 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
 
 /** The configuration for tests: defaults with overrides. */
 export function sampleConfig(
-  overrides: Partial<Omit<SampleConfig, 'spamScanner'>> & {
+  overrides: Partial<Omit<SampleConfig, 'spamScanner' | 'shedding'>> & {
     spamScanner?: Partial<SampleConfig['spamScanner']>;
+    shedding?: Partial<SampleConfig['shedding']>;
   } = {},
 ): SampleConfig {
   const base = loadSampleConfig({});
-  return { ...base, ...overrides, spamScanner: { ...base.spamScanner, ...overrides.spamScanner } };
+  return {
+    ...base,
+    ...overrides,
+    spamScanner: { ...base.spamScanner, ...overrides.spamScanner },
+    shedding: { ...base.shedding, ...overrides.shedding },
+  };
+}
+
+/** `"true"`/`"false"` → boolean; anything else is passed on, so the error shows it. */
+function bool(value: string | undefined): boolean | string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const v = value.trim().toLowerCase();
+  return v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : value;
 }
 
 function emptyToUndefined(value: string | undefined): string | undefined {

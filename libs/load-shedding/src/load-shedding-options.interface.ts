@@ -21,6 +21,11 @@ export interface EventLoopShedOptions {
   smoothing?: number;
   /** Lowest admitted fraction, so the signals keep being measured. Default `0.02`; 0..0.5. */
   minAdmitFraction?: number;
+  /**
+   * Below this arrival rate (req/s) a busy loop is not blamed on requests (start-up, GC, a batch job) and nothing
+   * is shed for it. Default `50`; lower it if each request burns more than ~20 ms of CPU. 0..100000.
+   */
+  minRate?: number;
 }
 
 /**
@@ -81,6 +86,7 @@ export interface ResolvedLoadSheddingOptions {
         delayTargetMs: number | false;
         smoothing: number;
         minAdmitFraction: number;
+        minRate: number;
       }
     | false;
   heap: ShedBand | false;

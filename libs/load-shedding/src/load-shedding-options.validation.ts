@@ -63,7 +63,7 @@ export function resolveLoadSheddingOptions(
   if (options.eventLoop !== false) {
     const el = options.eventLoop ?? {};
     v.check(typeof el === 'object' && el !== null, 'eventLoop', 'an object or false', el);
-    v.knownKeys(el, ['eluTarget', 'delayTargetMs', 'smoothing', 'minAdmitFraction']);
+    v.knownKeys(el, ['eluTarget', 'delayTargetMs', 'smoothing', 'minAdmitFraction', 'minRate']);
     eventLoop = {
       eluTarget:
         el.eluTarget === false
@@ -81,6 +81,11 @@ export function resolveLoadSheddingOptions(
       minAdmitFraction: v.number('eventLoop.minAdmitFraction', el.minAdmitFraction, 0.02, {
         min: 0,
         max: 0.5,
+      }),
+      minRate: v.number('eventLoop.minRate', el.minRate, 50, {
+        min: 0,
+        max: 100_000,
+        unit: 'req/s',
       }),
     };
   }

@@ -151,11 +151,26 @@ describe('ShedPolicy: the event-loop controller', () => {
     const { policy, advance } = setup({ eventLoop: { eluTarget: false, delayTargetMs: 100 } });
     policy.onSample(calm);
     advance(100);
+    for (let k = 0; k < 100; k++) policy.decide('normal', 0, 0.99); // 1000 req/s
     policy.onSample({ ...calm, delayP99Ms: 400 });
     const admit = policy.state().admitFraction;
     expect(admit).toBeLessThan(1);
     expect(admit).toBeGreaterThanOrEqual(0.02);
     expect(policy.decide('normal', 0, 0.99).reason).toBe('event_loop');
+  });
+
+  it('does not blame a busy loop on light traffic (start-up, GC, a batch job)', () => {
+    const { policy, advance } = setup({
+      eventLoop: { eluTarget: 0.9, delayTargetMs: false, minRate: 50 },
+    });
+    policy.onSample(calm);
+    for (let i = 0; i < 10; i++) {
+      advance(100);
+      for (let k = 0; k < 4; k++) policy.decide('normal', 0, 0.5); // 40 req/s
+      policy.onSample({ ...calm, elu: 1, delayP99Ms: 300, completionRate: 40 });
+    }
+    expect(policy.state().admitFraction).toBe(1);
+    expect(policy.isCalm(0)).toBe(true);
   });
 
   it('never admits less than minAdmitFraction, so the signal keeps being measured', () => {

@@ -206,7 +206,12 @@ export class ShedPolicy {
     let next: number;
     const arrivals = this.totalArrivals();
     const admittedRate = elapsedMs > 0 ? (this.admitted * 1000) / elapsedMs : 0;
-    if (
+    const arrivalRate = elapsedMs > 0 ? (arrivals * 1000) / elapsedMs : 0;
+    if (r > 1 && arrivalRate < el.minRate) {
+      // Light traffic cannot be what keeps the loop busy (start-up JIT, GC, a batch job): shedding it would not
+      // help, so the controller only recovers.
+      next = this.admit * MAX_STEP_UP;
+    } else if (
       el.eluTarget !== false &&
       sample.elu >= ELU_SATURATED &&
       admittedRate > sample.completionRate &&
