@@ -1,6 +1,7 @@
 /**
  * Baseline: GET /mails/:id on the sample mail service, Express vs Fastify adapter, in
- * closed loop (max throughput) and open loop (latency at a fixed offered rate).
+ * closed loop (max throughput) and open loop (latency at a fixed offered rate), with the
+ * sample's load shedding off (SHED_ENABLED=false).
  *
  *   npm run bench:baseline
  *
@@ -31,7 +32,9 @@ const MAIL = { from: 'a@example.com', to: ['b@example.com'], subject: 'hi', body
 export function baseline(): BenchDefinition {
   const server = (adapter: string) => ({
     entry: path.resolve(root, entry),
-    env: { STEADY_ADAPTER: adapter, LOG_LEVEL: 'warn' },
+    // The baseline is the app without Steady's protections: they would answer 429/503 under
+    // this load and measure themselves instead of the adapter. Benches of a module turn it on.
+    env: { STEADY_ADAPTER: adapter, LOG_LEVEL: 'warn', SHED_ENABLED: 'false' },
     readyPath: '/metrics',
     readyTimeoutMs: 30_000,
     stopTimeoutMs: 5_000,
