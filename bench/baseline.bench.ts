@@ -9,7 +9,7 @@
  *   BENCH_RUNS           runs per variant (default 5)
  *   BENCH_DURATION_MS    measured duration of each phase (default 5000)
  *   BENCH_WARMUP_MS      warmup before the measured phases (default 1000)
- *   BENCH_OPEN_RATE      open-loop rate in req/s (default 2000, see docs/benchmarks.md)
+ *   BENCH_OPEN_RATE      open-loop rate in req/s (default 1500, see docs/benchmarks.md)
  *   BENCH_CONNECTIONS    closed-loop workers (default 32)
  *   BENCH_SERVER_ENTRY   server entry JS (default the built sample app)
  *   BENCH_NAME           result file name (default baseline)
@@ -23,7 +23,7 @@ const entry =
   process.env.BENCH_SERVER_ENTRY ?? path.join(root, 'dist/apps/sample/apps/sample/src/main.js');
 const durationMs = envInt('BENCH_DURATION_MS', 5_000, 100, 60_000);
 const warmupMs = envInt('BENCH_WARMUP_MS', 1_000, 0, 60_000);
-const openRate = envInt('BENCH_OPEN_RATE', 2_000, 1, 50_000);
+const openRate = envInt('BENCH_OPEN_RATE', 1_500, 1, 50_000);
 const connections = envInt('BENCH_CONNECTIONS', 32, 1, 1_024);
 const deadlineMs = 1_000;
 
