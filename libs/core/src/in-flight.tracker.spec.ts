@@ -1,5 +1,6 @@
-import { EventEmitter } from 'node:events';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { EventEmitter, once } from 'node:events';
+import { Agent, createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { InFlightTracker } from './in-flight.tracker';
 
 function fakeExchange(url = '/x') {
@@ -111,5 +112,85 @@ describe('InFlightTracker', () => {
     admit = false;
     server.emit('request', fakeExchange().req, fakeExchange().res);
     expect([frameworkCalls, t.rejectedTotal]).toEqual([2, 1]);
+  });
+
+  it('marks in-flight and new responses Connection: close while asked, before the admission hook', () => {
+    const server = new EventEmitter();
+    server.on('request', () => undefined);
+    const t = new InFlightTracker();
+    t.attach(server as never);
+    const exchange = (headersSent = false, httpVersionMajor = 1) => {
+      const x = fakeExchange();
+      const headers: Record<string, string> = {};
+      Object.assign(x.req, { httpVersionMajor });
+      Object.assign(x.res, {
+        headersSent,
+        setHeader: (name: string, value: string) => (headers[name] = value),
+      });
+      return { ...x, headers };
+    };
+    const pending = exchange();
+    const streaming = exchange(true);
+    server.emit('request', pending.req, pending.res);
+    server.emit('request', streaming.req, streaming.res);
+    expect(pending.headers).toEqual({});
+    expect(t.closingConnections).toBe(false);
+    expect(t.setConnectionClose(true)).toBe(1); // headers already written: cannot be marked
+    expect(pending.headers).toEqual({ connection: 'close' });
+    expect(streaming.headers).toEqual({});
+    let seenByHook: Record<string, string> | undefined;
+    const fresh = exchange();
+    t.setAdmission(() => {
+      seenByHook = { ...fresh.headers };
+      return true;
+    });
+    server.emit('request', fresh.req, fresh.res);
+    expect(seenByHook).toEqual({ connection: 'close' });
+    const h2 = exchange(false, 2);
+    server.emit('request', h2.req, h2.res);
+    expect(h2.headers).toEqual({});
+    expect(t.setConnectionClose(false)).toBe(0);
+    const after = exchange();
+    server.emit('request', after.req, after.res);
+    expect(after.headers).toEqual({});
+  });
+
+  it('closes keep-alive connections after their response once Connection: close is on (real server)', async () => {
+    const t = new InFlightTracker();
+    const held: ServerResponse[] = [];
+    const server = createServer((req, res) => {
+      if (req.url === '/hold') held.push(res);
+      else res.end('ok');
+    });
+    t.attach(server);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (path: string) =>
+      new Promise<{ connection: string | undefined; body: string }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => resolve({ connection: res.headers.connection, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      expect((await get('/')).connection).toBe('keep-alive');
+      const holding = get('/hold');
+      while (held.length === 0) await new Promise((r) => setTimeout(r, 5));
+      expect(t.inFlight).toBe(1);
+      expect(t.setConnectionClose(true)).toBe(1);
+      held[0]!.end('late');
+      expect(await holding).toEqual({ connection: 'close', body: 'late' });
+      expect((await get('/')).connection).toBe('close'); // a new connection, marked on arrival
+      expect(await t.waitForIdle(1_000)).toBe(true);
+    } finally {
+      agent.destroy();
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });

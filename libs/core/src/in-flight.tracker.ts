@@ -5,6 +5,11 @@ const ATTACHED = Symbol.for('steady.inFlight.attached');
 const START = Symbol.for('steady.inFlight.start');
 
 type TrackedRequest = IncomingMessage & { [START]?: number };
+/** What the tracker keeps per request in flight: the public view plus the response (for `Connection: close`). */
+interface Entry extends InFlightRequest {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+}
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 type AttachableServer = Pick<HttpServer, 'on' | 'removeListener' | 'listeners'> & {
   [ATTACHED]?: InFlightTracker;
@@ -41,12 +46,13 @@ export interface InFlightRequest {
 @Injectable()
 export class InFlightTracker {
   protected readonly logger = new Logger(InFlightTracker.name);
-  private readonly requests = new Map<number, InFlightRequest>();
+  private readonly requests = new Map<number, Entry>();
   private readonly servers = new Map<
     AttachableServer,
     { dispatch: RequestListener; framework: RequestListener[] }
   >();
   private admission: AdmissionHook | undefined;
+  private connectionClose = false;
   private rejected = 0;
   private readonly idleWaiters = new Set<() => void>();
   private nextId = 0;
@@ -114,6 +120,7 @@ export class InFlightTracker {
     const framework = server.listeners('request') as RequestListener[];
     for (const l of framework) server.removeListener('request', l);
     const dispatch: RequestListener = (req, res) => {
+      if (this.connectionClose) markConnectionClose(req, res);
       if (this.admission !== undefined && !this.admission(req, res)) {
         this.rejected++;
         return;
@@ -158,6 +165,28 @@ export class InFlightTracker {
   }
 
   /**
+   * While on, every response is sent with `Connection: close`: the responses in flight whose headers are not
+   * written yet are marked at once, and every request that arrives from then on is marked before the admission
+   * hook and the framework see it. Node then closes each connection after its response, so keep-alive clients
+   * reconnect — elsewhere, once the load balancer has taken this instance out. Used by the drain; HTTP/2
+   * requests are left alone (the header is forbidden there). Returns how many in-flight responses were marked.
+   */
+  setConnectionClose(enabled: boolean): number {
+    this.connectionClose = enabled;
+    if (!enabled) return 0;
+    let marked = 0;
+    for (const { req, res } of this.requests.values()) {
+      if (markConnectionClose(req, res)) marked++;
+    }
+    return marked;
+  }
+
+  /** Whether responses are being sent with `Connection: close` (see {@link setConnectionClose}). */
+  get closingConnections(): boolean {
+    return this.connectionClose;
+  }
+
+  /**
    * Counts one request until its response closes. Called by the server listener; exposed for servers that
    * do not emit `request` (a custom `serverFactory`). Counting the same request twice is a no-op.
    */
@@ -167,7 +196,8 @@ export class InFlightTracker {
     const startedAt = performance.now();
     tracked[START] = startedAt;
     const id = this.nextId++;
-    this.requests.set(id, { startedAt, method: req.method, url: req.url });
+    this.requests.set(id, { startedAt, method: req.method, url: req.url, req, res });
+    if (this.connectionClose) markConnectionClose(req, res);
     this.started++;
     if (this.requests.size > this.peak) this.peak = this.requests.size;
     let released = false;
@@ -197,9 +227,9 @@ export class InFlightTracker {
   /** The longest-running requests in flight, oldest first (insertion order, so this is O(limit)). */
   oldest(limit = 10): InFlightRequest[] {
     const out: InFlightRequest[] = [];
-    for (const entry of this.requests.values()) {
+    for (const { startedAt, method, url } of this.requests.values()) {
       if (out.length >= limit) break;
-      out.push(entry);
+      out.push({ startedAt, method, url });
     }
     return out;
   }
@@ -230,4 +260,11 @@ export class InFlightTracker {
   private notifyIdle(): void {
     for (const waiter of [...this.idleWaiters]) waiter();
   }
+}
+
+/** Sets `Connection: close` on an HTTP/1 response whose headers are not written yet; true when it did. */
+function markConnectionClose(req: IncomingMessage, res: ServerResponse): boolean {
+  if (res.headersSent || req.httpVersionMajor !== 1) return false;
+  res.setHeader('connection', 'close');
+  return true;
 }
