@@ -15,8 +15,11 @@ export interface ShedBand {
 export interface EventLoopShedOptions {
   /** Interval ELU the controller holds admitted load at. Default `0.92`; 0.5..0.99. `false` turns ELU off. */
   eluTarget?: number | false;
-  /** Event-loop delay p99 (ms) the controller holds admitted load under. Default `250`; 10..60000. `false`: off. */
-  delayTargetMs?: number | false;
+  /**
+   * Event-loop delay p99 (ms) above which a busy loop counts as overloaded (a loop at ELU 1 with short turns is
+   * keeping up). Default `50`; 5..60000. `false`: ELU alone decides (also sheds a saturated closed-loop load).
+   */
+  delayThresholdMs?: number | false;
   /** EWMA weight of a new sample, 0..1 (1 = no smoothing). Default `0.5`. */
   smoothing?: number;
   /** Lowest admitted fraction, so the signals keep being measured. Default `0.02`; 0..0.5. */
@@ -83,7 +86,7 @@ export interface ResolvedLoadSheddingOptions {
   eventLoop:
     | {
         eluTarget: number | false;
-        delayTargetMs: number | false;
+        delayThresholdMs: number | false;
         smoothing: number;
         minAdmitFraction: number;
         minRate: number;

@@ -63,17 +63,17 @@ export function resolveLoadSheddingOptions(
   if (options.eventLoop !== false) {
     const el = options.eventLoop ?? {};
     v.check(typeof el === 'object' && el !== null, 'eventLoop', 'an object or false', el);
-    v.knownKeys(el, ['eluTarget', 'delayTargetMs', 'smoothing', 'minAdmitFraction', 'minRate']);
+    v.knownKeys(el, ['eluTarget', 'delayThresholdMs', 'smoothing', 'minAdmitFraction', 'minRate']);
     eventLoop = {
       eluTarget:
         el.eluTarget === false
           ? false
           : v.number('eventLoop.eluTarget', el.eluTarget, 0.92, { min: 0.5, max: 0.99 }),
-      delayTargetMs:
-        el.delayTargetMs === false
+      delayThresholdMs:
+        el.delayThresholdMs === false
           ? false
-          : v.number('eventLoop.delayTargetMs', el.delayTargetMs, 250, {
-              min: 10,
+          : v.number('eventLoop.delayThresholdMs', el.delayThresholdMs, 50, {
+              min: 5,
               max: 60_000,
               unit: 'ms',
             }),

@@ -151,7 +151,6 @@ export class LoadSheddingService implements OnModuleInit, OnModuleDestroy {
     const reason = decision.reason ?? 'in_flight';
     const key = `${reason}\u0000${priority}`;
     if (this.shadow) {
-      this.policy.countAdmittedAnyway();
       this.admitted++;
       this.wouldShed++;
       this.wouldShedCounts.set(key, (this.wouldShedCounts.get(key) ?? 0) + 1);

@@ -44,6 +44,8 @@ export interface PolicyState {
 
 const ADMIT_ALL = 0;
 const ELU_SATURATED = 0.98;
+const SATURATED_STEP = 0.85;
+const HYSTERESIS = 0.05;
 const MAX_STEP_UP = 2;
 const MAX_STEP_DOWN = 0.1;
 
@@ -55,23 +57,24 @@ const MAX_STEP_DOWN = 0.1;
  *   soft and a hard threshold. Sheddable traffic is all shed at the middle of the band, normal traffic at the hard
  *   threshold, critical traffic only beyond it (`criticalReserve` band widths). The in-flight count is read live,
  *   per request, so this reacts with no sampling delay — it is the seed's 85 % rule made non-binary.
- * - **Event-loop** signals (interval ELU, delay p99) are held at a target by a multiplicative feedback controller on
- *   the admitted fraction: `admit ← admit · target / measured` per sample (scale-free, so stable at 2× and at 10×
- *   overload where a fixed band oscillates), and, when the loop is saturated, one step straight to
- *   `completions / admitted arrivals · target`. The admitted load is then allocated by priority: critical first,
- *   then normal, then sheddable.
+ * - **Event-loop** signals: the loop is overloaded when it is busy (interval ELU at or above `eluTarget`) **and**
+ *   slow to turn around (delay p99 above `delayThresholdMs`). Then a multiplicative feedback controller holds the
+ *   admitted fraction at the ELU target: `admit ← admit · target / measured` per sample (scale-free, so stable at
+ *   2× and at 10× overload where a fixed band oscillates; while ELU is saturated and the delay above threshold, a
+ *   cut by threshold / delay, since an ELU of 1 hides the size of the overload and the delay does not). It lets go once everything is admitted and ELU is `HYSTERESIS` below target. The
+ *   admitted load is allocated by priority: critical first, then normal, then sheddable.
  */
 export class ShedPolicy {
   private eluSmoothed = 0;
   private delaySmoothed = 0;
   private admit = 1;
+  private controlling = false;
   private admitBy: Record<Priority, number> = { critical: 1, normal: 1, sheddable: 1 };
   private levels: Record<string, number> = {};
   private maxLevel = -Infinity;
   private lastInFlightLevel = -Infinity;
   private arrivals: Record<Priority, number> = { critical: 0, normal: 0, sheddable: 0 };
   private unclassified = 0;
-  private admitted = 0;
   private lastSampleAt: number | undefined;
   private readonly inFlightSoft: number;
 
@@ -93,7 +96,6 @@ export class ShedPolicy {
   /** Counts a request admitted on the fast path (its priority was not resolved). */
   countCalm(): void {
     this.unclassified++;
-    this.admitted++;
   }
 
   /** Decides for one request. `random` is a uniform draw in [0, 1). */
@@ -114,16 +116,7 @@ export class ShedPolicy {
     const p = 1 - this.admitBy[priority];
     if (p > probability) [probability, reason] = [p, 'event_loop'];
     const shed = probability > 0 && random < probability;
-    if (!shed) this.admitted++;
     return { shed, reason: probability > 0 ? reason : undefined, probability };
-  }
-
-  /**
-   * Corrects the count after a shed decision was not enforced (shadow mode, disabled), so the controller sees
-   * the load that really entered.
-   */
-  countAdmittedAnyway(): void {
-    this.admitted++;
   }
 
   /** Feeds one monitor sample: smooths the slow signals and steps the event-loop controller. */
@@ -135,7 +128,6 @@ export class ShedPolicy {
     this.stepController(sample, elapsedMs);
     this.arrivals = { critical: 0, normal: 0, sheddable: 0 };
     this.unclassified = 0;
-    this.admitted = 0;
   }
 
   state(): PolicyState {
@@ -198,35 +190,54 @@ export class ShedPolicy {
       this.delaySmoothed === 0
         ? sample.delayP99Ms
         : this.delaySmoothed + alpha * (sample.delayP99Ms - this.delaySmoothed);
-    const ratios: number[] = [];
-    if (el.eluTarget !== false) ratios.push(this.eluSmoothed / el.eluTarget);
-    if (el.delayTargetMs !== false) ratios.push(this.delaySmoothed / el.delayTargetMs);
-    if (ratios.length === 0) return;
-    const r = Math.max(...ratios);
-    let next: number;
     const arrivals = this.totalArrivals();
-    const admittedRate = elapsedMs > 0 ? (this.admitted * 1000) / elapsedMs : 0;
     const arrivalRate = elapsedMs > 0 ? (arrivals * 1000) / elapsedMs : 0;
-    if (r > 1 && arrivalRate < el.minRate) {
-      // Light traffic cannot be what keeps the loop busy (start-up JIT, GC, a batch job): shedding it would not
-      // help, so the controller only recovers.
-      next = this.admit * MAX_STEP_UP;
-    } else if (
-      el.eluTarget !== false &&
-      sample.elu >= ELU_SATURATED &&
-      admittedRate > sample.completionRate &&
-      sample.completionRate > 0
-    ) {
-      // Saturated: the loop finishes `completionRate` per second and admits more; jump to what it can carry.
-      next = this.admit * (sample.completionRate / admittedRate) * el.eluTarget;
-    } else if (this.admit >= 1 && r <= 1) {
-      next = 1;
-    } else {
-      const factor = Math.min(MAX_STEP_UP, Math.max(MAX_STEP_DOWN, 1 / r));
-      next = this.admit * factor;
+    // Light traffic cannot be what keeps the loop busy (start-up JIT, GC, a batch job): never shed for it.
+    const light = arrivalRate < el.minRate;
+    const eluTarget = el.eluTarget;
+    const delayThreshold = el.delayThresholdMs;
+    // Onset is read from the raw sample too, so shedding starts within one sample of an overload.
+    const busy = eluTarget !== false && Math.max(sample.elu, this.eluSmoothed) >= eluTarget;
+    const slow =
+      delayThreshold !== false && Math.max(sample.delayP99Ms, this.delaySmoothed) > delayThreshold;
+    if (!this.controlling) {
+      // Overloaded = busy AND slow to turn around: a loop at ELU 1 with short turns (a closed-loop client, a
+      // steady 95 % load) is keeping up and needs nothing shed.
+      const overloaded =
+        eluTarget === false ? slow : delayThreshold === false ? busy : busy && slow;
+      if (light || !overloaded) {
+        this.admit = 1;
+        this.admitBy = { critical: 1, normal: 1, sheddable: 1 };
+        return;
+      }
+      this.controlling = true;
     }
-    this.admit = Math.min(1, Math.max(el.minAdmitFraction, next));
+    let factor: number;
+    if (light) {
+      factor = MAX_STEP_UP;
+    } else if (eluTarget !== false) {
+      // Hold admitted load at the ELU target: admit <- admit * target / measured (scale-free, so one gain is
+      // stable at 2x and at 10x). ELU saturates at 1 and hides how far over capacity we are, so step harder then.
+      factor = eluTarget / Math.max(this.eluSmoothed, 1e-3);
+      if (
+        sample.elu >= ELU_SATURATED &&
+        (delayThreshold === false || sample.delayP99Ms > delayThreshold)
+      ) {
+        // Saturated and backing up: ELU (capped at 1) cannot say by how much, the loop delay can. Cut by
+        // threshold / delay (at least to ×0.85); the ELU step above then finds the level from below.
+        const bySize =
+          delayThreshold === false ? SATURATED_STEP : delayThreshold / sample.delayP99Ms;
+        factor = Math.min(factor, SATURATED_STEP, bySize);
+      }
+    } else {
+      factor = (delayThreshold as number) / Math.max(this.delaySmoothed, 1e-3);
+    }
+    factor = Math.min(MAX_STEP_UP, Math.max(MAX_STEP_DOWN, factor));
+    this.admit = Math.min(1, Math.max(el.minAdmitFraction, this.admit * factor));
     if (this.admit >= 1) {
+      // Everything admitted again: stop controlling once the loop is clearly below its target (hysteresis).
+      const calm = eluTarget !== false ? this.eluSmoothed < eluTarget - HYSTERESIS : !slow;
+      if (calm || light) this.controlling = false;
       this.admitBy = { critical: 1, normal: 1, sheddable: 1 };
       return;
     }
