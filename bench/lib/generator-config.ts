@@ -14,6 +14,21 @@ export interface RequestSpec {
   body?: string;
 }
 
+/** One kind of request in a mix: picked for `weight` / sum of weights of the requests, spread evenly. */
+export interface MixEntry {
+  label: string;
+  weight: number;
+  request: RequestSpec;
+  /** Overrides the run's deadline for this kind (e.g. a short one, to mix in client aborts). */
+  deadlineMs?: number;
+}
+
+/** Open loop: a piece of a step load. */
+export interface RateStep {
+  durationMs: number;
+  rate: number;
+}
+
 export interface GeneratorConfig {
   mode: LoadMode;
   /** Origin only, and only `http://127.0.0.1:<port>`. */
@@ -40,11 +55,22 @@ export interface GeneratorConfig {
    * so the generator's own JIT and HTTP parser are warm. Default 0.
    */
   warmupMs?: number;
+  /** Several kinds of request instead of `request` alone; results are also reported per label. */
+  mix?: MixEntry[];
+  /** Open loop: a step load; `rate` must be the highest step rate, `durationMs` the sum of the steps. */
+  steps?: RateStep[];
+  /** Report ok / shed / timeouts / errors per bucket of this many ms of intended send time. */
+  timelineBucketMs?: number;
 }
 
-export type NormalizedGeneratorConfig = Required<Omit<GeneratorConfig, 'rate' | 'connections'>> & {
+export type NormalizedGeneratorConfig = Required<
+  Omit<GeneratorConfig, 'rate' | 'connections' | 'mix' | 'steps' | 'timelineBucketMs'>
+> & {
   rate: number | null;
   connections: number | null;
+  mix: MixEntry[] | null;
+  steps: RateStep[] | null;
+  timelineBucketMs: number | null;
   request: Required<Pick<RequestSpec, 'method' | 'path'>> & Omit<RequestSpec, 'method' | 'path'>;
 };
 
@@ -123,6 +149,54 @@ export function normalizeGeneratorConfig(input: unknown): NormalizedGeneratorCon
     LIMITS.maxDurationMs + LIMITS.maxDeadlineMs + 60_000,
   );
 
+  let mix: MixEntry[] | null = null;
+  if (c.mix !== undefined && c.mix !== null) {
+    if (!Array.isArray(c.mix) || c.mix.length === 0)
+      throw new GeneratorConfigError('mix must be a non-empty array');
+    mix = c.mix.map((m, i) => {
+      if (typeof m?.label !== 'string' || !m.label)
+        throw new GeneratorConfigError(`mix[${i}].label must be a string`);
+      const inner = normalizeGeneratorConfig({
+        mode: 'closed',
+        target,
+        request: m.request,
+        durationMs,
+        deadlineMs,
+      });
+      return {
+        label: m.label,
+        weight: num(m.weight, `mix[${i}].weight`, 1, 1_000_000),
+        request: inner.request,
+        ...(m.deadlineMs === undefined
+          ? {}
+          : { deadlineMs: num(m.deadlineMs, `mix[${i}].deadlineMs`, 1, LIMITS.maxDeadlineMs) }),
+      };
+    });
+  }
+  const timelineBucketMs =
+    c.timelineBucketMs === undefined || c.timelineBucketMs === null
+      ? null
+      : num(c.timelineBucketMs, 'timelineBucketMs', 10, 60_000);
+  let steps: RateStep[] | null = null;
+  if (c.steps !== undefined && c.steps !== null) {
+    if (c.mode !== 'open') throw new GeneratorConfigError('steps are for open loop only');
+    if (!Array.isArray(c.steps) || c.steps.length === 0)
+      throw new GeneratorConfigError('steps must be a non-empty array');
+    steps = c.steps.map((s, i) => ({
+      durationMs: num(s?.durationMs, `steps[${i}].durationMs`, 1, LIMITS.maxDurationMs),
+      rate: num(s?.rate, `steps[${i}].rate`, 0.001, LIMITS.maxRate, false),
+    }));
+    const total = steps.reduce((a, s) => a + s.durationMs, 0);
+    if (total !== durationMs)
+      throw new GeneratorConfigError(
+        `durationMs (${durationMs}) must be the sum of the steps (${total})`,
+      );
+    const top = Math.max(...steps.map((s) => s.rate));
+    if (c.rate !== top)
+      throw new GeneratorConfigError(`rate (${c.rate}) must be the highest step rate (${top})`);
+  }
+  const extras = { mix, steps, timelineBucketMs };
+
   if (c.mode === 'open') {
     const rate = num(c.rate, 'rate', 0.001, LIMITS.maxRate, false);
     // Room for every request that can be in flight before its own deadline fires, twice over:
@@ -149,6 +223,7 @@ export function normalizeGeneratorConfig(input: unknown): NormalizedGeneratorCon
       ),
       maxSockets: num(c.maxSockets ?? 64, 'maxSockets', 1, LIMITS.maxSockets),
       maxRequests: num(c.maxRequests ?? LIMITS.maxRequests, 'maxRequests', 1, LIMITS.maxRequests),
+      ...extras,
     };
   }
   const connections = num(c.connections ?? 16, 'connections', 1, LIMITS.maxConnections);
@@ -165,6 +240,7 @@ export function normalizeGeneratorConfig(input: unknown): NormalizedGeneratorCon
     maxOutstanding: connections,
     maxSockets: num(c.maxSockets ?? connections, 'maxSockets', 1, LIMITS.maxSockets),
     maxRequests: num(c.maxRequests ?? LIMITS.maxRequests, 'maxRequests', 1, LIMITS.maxRequests),
+    ...extras,
   };
 }
 

@@ -156,3 +156,64 @@ describe('load generator against a real server', () => {
     expect(r.sent).toBe(r.ok + r.shed + r.timeouts + r.errors + r.inFlightAtEnd);
   });
 });
+
+describe('load generator: mixes, step loads and timelines', () => {
+  it('spreads a mix by weight, with per-label deadlines and counts', async () => {
+    const r = await runLoad({
+      mode: 'open',
+      target,
+      request: { path: '/ok' },
+      mix: [
+        {
+          label: 'fast',
+          weight: 3,
+          request: { path: '/ok', headers: { 'x-steady-priority': 'critical' } },
+        },
+        { label: 'aborted', weight: 1, request: { path: '/slow' }, deadlineMs: 50 },
+      ],
+      rate: 40,
+      durationMs: 1000,
+      deadlineMs: 1000,
+    });
+    expect(r.byLabel).toEqual({
+      fast: { sent: 30, ok: 30, shed: 0, timeouts: 0, errors: 0 },
+      aborted: { sent: 10, ok: 0, shed: 0, timeouts: 10, errors: 0 },
+    });
+    expect(r.timeouts).toBe(10);
+    expect(r.ok).toBe(30);
+  });
+
+  it('follows a step load and reports a timeline of intended send time', async () => {
+    const r = await runLoad({
+      mode: 'open',
+      target,
+      request: { path: '/ok' },
+      steps: [
+        { durationMs: 500, rate: 20 },
+        { durationMs: 500, rate: 60 },
+      ],
+      rate: 60,
+      durationMs: 1000,
+      deadlineMs: 500,
+      timelineBucketMs: 250,
+    });
+    expect(r.scheduled).toBe(10 + 30);
+    expect(r.sent).toBe(40);
+    expect(r.timeline?.map((b) => b.ok)).toEqual([5, 5, 15, 15]);
+    expect(r.timeline?.map((b) => b.atMs)).toEqual([0, 250, 500, 750]);
+  });
+
+  it('rejects steps that do not add up', async () => {
+    await expect(
+      runLoad({
+        mode: 'open',
+        target,
+        request: { path: '/ok' },
+        steps: [{ durationMs: 500, rate: 20 }],
+        rate: 20,
+        durationMs: 1000,
+        deadlineMs: 500,
+      }),
+    ).rejects.toThrow(/sum of the steps/);
+  });
+});

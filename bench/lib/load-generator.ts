@@ -80,6 +80,64 @@ export interface GeneratorResult {
   aborted: boolean;
   /** First few error messages, for diagnosis. */
   errorSamples: string[];
+  /** Latency of the 429/503 answers (how fast a rejection is), in ms. */
+  shedLatencyMs: LatencySummary;
+  /** With a `mix`: the counts per label. */
+  byLabel: Record<string, LabelCounts> | null;
+  /** With `timelineBucketMs`: counts per bucket of intended send time. */
+  timeline: TimelineBucket[] | null;
+}
+
+export interface LabelCounts {
+  sent: number;
+  ok: number;
+  shed: number;
+  timeouts: number;
+  errors: number;
+}
+
+export interface TimelineBucket {
+  /** Start of the bucket, ms after the start of the run (intended send time). */
+  atMs: number;
+  ok: number;
+  shed: number;
+  timeouts: number;
+  errors: number;
+}
+
+/**
+ * Smooth weighted round robin (as in nginx): a cycle of mix indices where each appears `weight` times, spread
+ * evenly, so any window of the run has the configured proportions.
+ */
+export function mixCycle(weights: readonly number[]): number[] {
+  const total = weights.reduce((a, w) => a + w, 0);
+  const current = weights.map(() => 0);
+  const cycle: number[] = [];
+  for (let n = 0; n < total; n++) {
+    let best = 0;
+    for (let i = 0; i < weights.length; i++) {
+      current[i] += weights[i];
+      if (current[i] > current[best]) best = i;
+    }
+    current[best] -= total;
+    cycle.push(best);
+  }
+  return cycle;
+}
+
+/** Intended offsets (ms after start) of every request of a step load. */
+export function stepOffsets(
+  steps: readonly { durationMs: number; rate: number }[],
+  max: number,
+): number[] {
+  const out: number[] = [];
+  let base = 0;
+  for (const s of steps) {
+    const n = plannedCount(s.rate, s.durationMs);
+    for (let i = 0; i < n && out.length < max; i++) out.push(base + scheduledOffsetMs(i, s.rate));
+    base += s.durationMs;
+  }
+  return out;
 }
 
 const HIST_HIGHEST_US = 120_000_000; // 120 s, above any allowed deadline
@@ -129,6 +187,8 @@ export async function runLoad(
       hardTimeoutMs: config.warmupMs + config.deadlineMs + 1_000,
       warmupMs: 0,
       rate: null,
+      steps: null,
+      timelineBucketMs: null,
     });
     warmup = { sent: w.sent, ok: w.ok, elapsedMs: w.elapsedMs };
   }
@@ -141,7 +201,25 @@ export async function runLoad(
     bodyTimeout: 0,
   });
   const latency = newHistogram();
+  const shedLatency = newHistogram();
   const sendLag = newHistogram();
+  const mix = config.mix;
+  const cycle = mix ? mixCycle(mix.map((m) => m.weight)) : [0];
+  const byLabel: Record<string, LabelCounts> | null = mix
+    ? Object.fromEntries(
+        mix.map((m) => [m.label, { sent: 0, ok: 0, shed: 0, timeouts: 0, errors: 0 }]),
+      )
+    : null;
+  const bucketMs = config.timelineBucketMs;
+  const timeline: TimelineBucket[] = [];
+  const bucketOf = (intendedMs: number): TimelineBucket | undefined => {
+    if (bucketMs === null) return undefined;
+    const i = Math.max(0, Math.floor((intendedMs - t0) / bucketMs));
+    while (timeline.length <= i)
+      timeline.push({ atMs: timeline.length * bucketMs, ok: 0, shed: 0, timeouts: 0, errors: 0 });
+    return timeline[i];
+  };
+  let sendIndex = 0;
   const statusCounts: Record<string, number> = {};
   const errorSamples: string[] = [];
   const c = {
@@ -157,27 +235,49 @@ export async function runLoad(
   let outstanding = 0;
   let lastSendOffsetMs = 0;
   let lastCompletionMs = 0;
-  const deadlines = new DeadlineQueue();
+  // One queue (one timer) per distinct deadline: each stays in non-decreasing order.
+  const deadlineQueues = new Map<number, DeadlineQueue>();
+  const deadlinesFor = (ms: number): DeadlineQueue => {
+    let q = deadlineQueues.get(ms);
+    if (!q) deadlineQueues.set(ms, (q = new DeadlineQueue()));
+    return q;
+  };
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
 
-  const { method, path, headers, body } = config.request;
-  const reqHeaders: Record<string, string> = { ...(headers ?? {}) }; // undici adds content-length
+  const kinds = (mix ?? [{ label: '', weight: 1, request: config.request }]).map((m) => ({
+    label: m.label,
+    method: m.request.method ?? 'GET',
+    path: m.request.path,
+    headers: { ...(m.request.headers ?? {}) } as Record<string, string>, // undici adds content-length
+    body: m.request.body ?? null,
+    deadlineMs:
+      ('deadlineMs' in m && m.deadlineMs !== undefined ? m.deadlineMs : undefined) ??
+      config.deadlineMs,
+  }));
   let runOver = false; // set once the result is taken: late callbacks must not change it
 
-  function record(outcome: Outcome, intendedMs: number, nowMs: number): void {
+  function record(
+    outcome: Outcome,
+    intendedMs: number,
+    nowMs: number,
+    kind: (typeof kinds)[number],
+  ): void {
     const elapsed = nowMs - intendedMs;
     lastCompletionMs = Math.max(lastCompletionMs, nowMs - t0);
-    if (
-      outcome.kind === 'timeout' ||
-      (outcome.kind === 'response' && elapsed > config.deadlineMs)
-    ) {
+    const label = byLabel ? byLabel[kind.label] : undefined;
+    const bucket = bucketOf(intendedMs);
+    if (outcome.kind === 'timeout' || (outcome.kind === 'response' && elapsed > kind.deadlineMs)) {
       c.timeouts++;
+      if (label) label.timeouts++;
+      if (bucket) bucket.timeouts++;
       return;
     }
     if (outcome.kind === 'network') {
       c.errorNetwork++;
+      if (label) label.errors++;
+      if (bucket) bucket.errors++;
       if (errorSamples.length < MAX_ERROR_SAMPLES) errorSamples.push(outcome.message);
       return;
     }
@@ -185,16 +285,28 @@ export async function runLoad(
     statusCounts[s] = (statusCounts[s] ?? 0) + 1;
     if (s >= 200 && s < 300) {
       c.ok++;
+      if (label) label.ok++;
+      if (bucket) bucket.ok++;
       recordMs(latency, elapsed);
-    } else if (s === 429) c.shed429++;
-    else if (s === 503) c.shed503++;
-    else c.errorStatus++;
+    } else if (s === 429 || s === 503) {
+      if (s === 429) c.shed429++;
+      else c.shed503++;
+      if (label) label.shed++;
+      if (bucket) bucket.shed++;
+      recordMs(shedLatency, elapsed);
+    } else {
+      c.errorStatus++;
+      if (label) label.errors++;
+      if (bucket) bucket.errors++;
+    }
   }
 
   /** Sends one request intended at `intendedMs` (performance.now() clock); calls back once settled. */
   function send(intendedMs: number, onSettled: () => void): void {
     const sentAt = performance.now();
     lastSendOffsetMs = sentAt - t0;
+    const kind = kinds[cycle[sendIndex++ % cycle.length]];
+    if (byLabel) byLabel[kind.label].sent++;
     c.sent++;
     outstanding++;
     let settled = false;
@@ -205,7 +317,7 @@ export async function runLoad(
       settled = true;
       deadline.settle();
       outstanding--;
-      record(outcome, intendedMs, performance.now());
+      record(outcome, intendedMs, performance.now(), kind);
       onSettled();
     };
     const handler: Dispatcher.DispatchHandler = {
@@ -227,11 +339,14 @@ export async function runLoad(
         finish({ kind: 'network', message: err.message });
       },
     };
-    const deadline = deadlines.add(intendedMs + config.deadlineMs, () => {
+    const deadline = deadlinesFor(kind.deadlineMs).add(intendedMs + kind.deadlineMs, () => {
       finish({ kind: 'timeout' });
       if (controller && !controller.aborted) controller.abort(new Error('deadline exceeded'));
     });
-    pool.dispatch({ path, method, headers: reqHeaders, body: body ?? null }, handler);
+    pool.dispatch(
+      { path: kind.path, method: kind.method, headers: kind.headers, body: kind.body },
+      handler,
+    );
   }
 
   let aborted = false;
@@ -243,7 +358,14 @@ export async function runLoad(
     }, config.hardTimeoutMs);
   });
 
-  function openLoop(rate: number, total: number): Promise<void> {
+  function openLoop(rate: number, total: number, offsets: number[] | null): Promise<void> {
+    const offsetOf = (i: number): number => (offsets ? offsets[i] : scheduledOffsetMs(i, rate));
+    const due = (elapsedMs: number, from: number): number => {
+      if (!offsets) return dueCount(elapsedMs, rate, total);
+      let n = from;
+      while (n < total && offsets[n] <= elapsedMs) n++;
+      return n;
+    };
     return new Promise<void>((resolve) => {
       let next = 0;
       let sendingDone = total === 0;
@@ -252,9 +374,9 @@ export async function runLoad(
       };
       const tick = (): void => {
         if (aborted) return;
-        const due = dueCount(performance.now() - t0, rate, total);
-        while (next < due) {
-          const intended = t0 + scheduledOffsetMs(next, rate);
+        const dueNow = due(performance.now() - t0, next);
+        while (next < dueNow) {
+          const intended = t0 + offsetOf(next);
           next++;
           if (outstanding >= config.maxOutstanding) {
             c.dropped++;
@@ -268,7 +390,7 @@ export async function runLoad(
           settled();
           return;
         }
-        const wait = t0 + scheduledOffsetMs(next, rate) - performance.now();
+        const wait = t0 + offsetOf(next) - performance.now();
         // Node timers have 1 ms granularity: requests due within the same millisecond go out
         // together, which is what the send-lag summary reports.
         setTimeout(tick, Math.max(0, Math.floor(wait)));
@@ -300,10 +422,13 @@ export async function runLoad(
   let windowMs: number;
   if (config.mode === 'open') {
     const rate = config.rate as number;
-    const total = Math.min(plannedCount(rate, config.durationMs), config.maxRequests);
+    const offsets = config.steps ? stepOffsets(config.steps, config.maxRequests) : null;
+    const total = offsets
+      ? offsets.length
+      : Math.min(plannedCount(rate, config.durationMs), config.maxRequests);
     scheduled = total;
     windowMs = config.durationMs;
-    await Promise.race([openLoop(rate, total), hardTimeout]);
+    await Promise.race([openLoop(rate, total, offsets), hardTimeout]);
   } else {
     const connections = config.connections as number;
     scheduled = -1;
@@ -316,7 +441,7 @@ export async function runLoad(
   const cpu = process.cpuUsage(cpu0);
   const inFlightAtEnd = outstanding;
   runOver = true;
-  deadlines.close();
+  for (const q of deadlineQueues.values()) q.close();
   await pool.destroy().catch(() => undefined);
 
   const shed = c.shed429 + c.shed503;
@@ -359,5 +484,8 @@ export async function runLoad(
     warmup,
     aborted,
     errorSamples,
+    shedLatencyMs: summarize(shedLatency),
+    byLabel,
+    timeline: bucketMs === null ? null : timeline,
   };
 }

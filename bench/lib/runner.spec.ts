@@ -23,6 +23,9 @@ function fakeResult(
       maxOutstanding: 100,
       maxSockets: 64,
       maxRequests: 1e6,
+      mix: null,
+      steps: null,
+      timelineBucketMs: null,
     },
     startedAt: '2026-01-01T00:00:00.000Z',
     elapsedMs: 1000,
@@ -43,6 +46,9 @@ function fakeResult(
     throughput: 1000,
     goodput: 1000,
     latencyMs: { count: 1000, min: 0.5, mean: 1, p50: 1, p90: 2, p99, max: p99 * 2 },
+    shedLatencyMs: { count: 0, min: NaN, mean: NaN, p50: NaN, p90: NaN, p99: NaN, max: NaN },
+    byLabel: null,
+    timeline: null,
     sendLagMs: open
       ? { count: 1000, min: 0, mean: 0.1, p50: 0.1, p90: 0.2, p99: 0.5, max: 1 }
       : null,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { mixCycle, stepOffsets } from './load-generator';
 import { achievedRate, dueCount, intervalMs, plannedCount, scheduledOffsetMs } from './schedule';
 
 describe('schedule math', () => {
@@ -49,5 +50,24 @@ describe('schedule math', () => {
     expect(() => intervalMs(0)).toThrow(RangeError);
     expect(() => plannedCount(-1, 10)).toThrow(RangeError);
     expect(() => dueCount(1, Number.POSITIVE_INFINITY, 1)).toThrow(RangeError);
+  });
+});
+
+describe('mix cycle and step offsets', () => {
+  it('spreads weights evenly (smooth weighted round robin)', () => {
+    expect(mixCycle([3, 7]).filter((i) => i === 0)).toHaveLength(3);
+    expect(mixCycle([1, 1])).toEqual([0, 1]);
+    const c = mixCycle([3, 7]);
+    // no two critical (index 0) picks are adjacent when they are the minority
+    for (let i = 1; i < c.length; i++) expect(c[i] === 0 && c[i - 1] === 0).toBe(false);
+    expect(
+      stepOffsets(
+        [
+          { durationMs: 100, rate: 20 },
+          { durationMs: 100, rate: 40 },
+        ],
+        100,
+      ),
+    ).toEqual([0, 50, 100, 125, 150, 175]);
   });
 });
