@@ -47,6 +47,10 @@ export interface BenchPhase {
   maxSockets?: number;
   maxOutstanding?: number;
   request: RequestSpec | ((ctx: PhaseContext) => RequestSpec);
+  /** More generator settings (a mix, a step load, a timeline), merged into the config. */
+  generator?: (ctx: PhaseContext) => Partial<GeneratorConfig>;
+  /** Reads server-side numbers after the phase (e.g. a debug endpoint); kept in the run record. */
+  after?: (ctx: PhaseContext, result: GeneratorResult) => Promise<Record<string, number>>;
 }
 
 export interface BenchVariant {
@@ -110,6 +114,8 @@ export interface RunRecord {
   quietWait: QuietWait;
   metrics: Record<MetricKey, number>;
   result: GeneratorResult;
+  /** What the phase's `after` hook read from the server. */
+  after?: Record<string, number>;
 }
 
 export interface SummaryRow {
@@ -414,6 +420,7 @@ async function runOne(
         config.connections = phase.connections;
       }
       if (phase.maxSockets !== undefined) config.maxSockets = phase.maxSockets;
+      if (phase.generator) Object.assign(config, phase.generator(ctx));
       const before = snapshot(server.pid);
       const result = await runGeneratorProcess(config, pinning.generatorCpus);
       const after = snapshot(server.pid);
@@ -423,6 +430,7 @@ async function runOne(
           : Math.round((result.processCpuMs / Math.max(1, after.atMs - before.atMs)) * 1000) / 10;
       const cpu = cpuBetween(before, after, os.availableParallelism(), generatorPct);
       previous[phase.name] = result;
+      const afterNumbers = phase.after ? await phase.after(ctx, result) : undefined;
       const m = metricsOf(result, cpu);
       log(
         `run ${run} ${variant.name} ${phase.name}${phase.warmup ? ' (warmup)' : ''}: ` +
@@ -442,6 +450,7 @@ async function runOne(
           quietWait,
           metrics: m,
           result,
+          ...(afterNumbers ? { after: afterNumbers } : {}),
         });
       }
     }
@@ -532,7 +541,7 @@ export async function runBench(def: BenchDefinition): Promise<BenchReport> {
         name: v.name,
         server: { ...v.server, entry: relativeToRoot(root, v.server.entry) },
       })),
-      phases: def.phases.map(({ rate, request: _request, ...rest }) => ({
+      phases: def.phases.map(({ rate, request: _request, generator: _g, after: _a, ...rest }) => ({
         ...rest,
         ...(rate === undefined ? {} : { rate: typeof rate === 'function' ? 'derived' : rate }),
       })),
