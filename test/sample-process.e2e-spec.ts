@@ -53,7 +53,13 @@ describe('the built sample, as `npm start` runs it', () => {
   it.each(ADAPTERS)(
     'serves mail routes and /metrics on %s, and shuts down cleanly on SIGTERM',
     async (adapter) => {
-      const s = await startBuiltSample({ STEADY_ADAPTER: adapter });
+      // a short load-balancer wait: nothing probes this instance
+      const s = await startBuiltSample({
+        STEADY_ADAPTER: adapter,
+        DRAIN_LB_FALL: '1',
+        DRAIN_LB_INTERVAL_MS: '50',
+        DRAIN_LB_MARGIN_MS: '0',
+      });
       try {
         expect(s.output()).toContain(`(${adapter})`);
         const metrics = await request(s.url).get('/metrics').expect(200);
@@ -65,12 +71,19 @@ describe('the built sample, as `npm start` runs it', () => {
           .expect(201);
         await request(s.url).get(`/mails/${created.body.id}`).expect(200);
         await request(s.url).get('/mailboxes/b@example.com/mails').expect(200);
+        await request(s.url).get('/health/ready').expect(200);
+        await request(s.url).get('/health/live').expect(200);
       } finally {
         const exited = once(s.child, 'exit');
         s.child.kill('SIGTERM');
         const [code, signal] = await exited;
-        // Nest closes the app (lifecycle hooks run), then re-raises the signal so the supervisor sees it.
+        // The drain runs first (readiness DOWN, load-balancer wait, in-flight), then Nest closes the app
+        // (lifecycle hooks run), then the signal is re-raised so the supervisor sees it.
+        expect(s.output()).toContain('draining (SIGTERM): readiness DOWN');
         expect(s.output()).toContain('shut down cleanly after SIGTERM');
+        expect(s.output().indexOf('closing: stopped accepting')).toBeLessThan(
+          s.output().indexOf('shut down cleanly after SIGTERM'),
+        );
         expect({ code, signal }).toEqual({ code: null, signal: 'SIGTERM' });
       }
     },

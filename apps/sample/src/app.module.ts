@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { APP_PIPE } from '@nestjs/core';
 import { SteadyCoreModule } from '@steady/core';
+import { HealthModule } from '@steady/health';
 import { LoadSheddingModule } from '@steady/load-shedding';
 import { MetricsModule } from '@steady/metrics';
 import { MailModule } from './mail/mail.module';
@@ -32,6 +33,23 @@ export class AppModule implements OnApplicationShutdown {
           maxInFlight: config.shedding.maxInFlight,
           ...(config.shedding.eventLoop ? {} : { eventLoop: false as const }),
         }),
+        HealthModule.forRoot({
+          lb: {
+            delayMs: config.drain.lbDelayMs,
+            fall: config.drain.lbFall,
+            intervalMs: config.drain.lbIntervalMs,
+            marginMs: config.drain.lbMarginMs,
+            probes: config.drain.lbProbes > 0 ? config.drain.lbProbes : false,
+          },
+          deadlineMs: config.drain.deadlineMs,
+          agent:
+            config.drain.agentPort === undefined
+              ? false
+              : { port: config.drain.agentPort, intervalMs: config.drain.agentIntervalMs },
+          ...(config.drain.adminToken
+            ? { admin: { token: config.drain.adminToken }, adminPath: '/ops/drain' }
+            : {}),
+        }),
         MailModule,
       ],
       providers: [
@@ -49,6 +67,7 @@ export class AppModule implements OnApplicationShutdown {
     };
   }
 
+  /** Runs after the drain: the HTTP server is closed and no request is in flight (see docs/health.md). */
   onApplicationShutdown(signal?: string): void {
     this.logger.log(`shut down cleanly${signal ? ` after ${signal}` : ''}`);
   }

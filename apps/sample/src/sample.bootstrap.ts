@@ -2,6 +2,7 @@ import { Logger, type INestApplication, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { DrainService, enableDrainHooks } from '@steady/health';
 import { AppModule } from './app.module';
 import type { SampleConfig } from './sample.config';
 
@@ -41,12 +42,16 @@ export function applyExpressBodyLimit(app: INestApplication, limit: number): voi
 /** Creates, starts and returns the app; logs where it listens. */
 export async function startSampleApp(config: SampleConfig): Promise<INestApplication> {
   const app = await createSampleApp(config);
-  app.enableShutdownHooks();
+  // SIGTERM/SIGINT drain first (readiness DOWN, wait for the load balancer, finish in-flight), then Nest's shutdown
+  enableDrainHooks(app);
   if (config.host) await app.listen(config.port, config.host);
   else await app.listen(config.port);
   const url = await app.getUrl();
-  new Logger('SampleApp').log(
-    `Steady sample mail service on ${url} (${config.adapter}); metrics at ${url}/metrics`,
+  const logger = new Logger('SampleApp');
+  logger.log(`Steady sample mail service on ${url} (${config.adapter}); metrics at ${url}/metrics`);
+  logger.log(
+    `readiness ${url}/health/ready, liveness ${url}/health/live; SIGTERM/SIGINT drain after a ` +
+      `${app.get(DrainService).options.lbWaitMs} ms load-balancer wait`,
   );
   return app;
 }

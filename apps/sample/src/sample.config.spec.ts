@@ -11,6 +11,34 @@ describe('loadSampleConfig', () => {
       maxMails: 100000,
       shedding: { enabled: true, shadow: false, maxInFlight: 64, eventLoop: true },
       spamScanner: { poolSize: 8, latencyMs: 20, queueLimit: 1000, timeoutMs: 5000 },
+      drain: {
+        lbDelayMs: 0,
+        lbFall: 2,
+        lbIntervalMs: 1000,
+        lbMarginMs: 500,
+        lbProbes: 0,
+        deadlineMs: 25000,
+        agentPort: undefined,
+        agentIntervalMs: 2000,
+        adminToken: undefined,
+      },
+    });
+  });
+
+  it('reads the drain variables', () => {
+    const c = loadSampleConfig({
+      DRAIN_LB_FALL: '3',
+      DRAIN_LB_INTERVAL_MS: '200',
+      DRAIN_LB_PROBES: '3',
+      DRAIN_AGENT_PORT: '9100',
+      DRAIN_ADMIN_TOKEN: 'a-long-enough-token',
+    });
+    expect(c.drain).toMatchObject({
+      lbFall: 3,
+      lbIntervalMs: 200,
+      lbProbes: 3,
+      agentPort: 9100,
+      adminToken: 'a-long-enough-token',
     });
   });
 
@@ -50,6 +78,12 @@ describe('loadSampleConfig', () => {
       'invalid option "SHED_ENABLED": expected true or false, got "maybe"',
     ],
     [{ SHED_MAX_IN_FLIGHT: '0' }, 'invalid option "SHED_MAX_IN_FLIGHT"'],
+    [
+      { DRAIN_LB_INTERVAL_MS: '10000', DRAIN_DEADLINE_MS: '20000' },
+      'invalid option "DRAIN_DEADLINE_MS": expected more than the load-balancer wait (20500 ms',
+    ],
+    [{ DRAIN_ADMIN_TOKEN: 'short' }, 'invalid option "DRAIN_ADMIN_TOKEN": expected at least 16'],
+    [{ DRAIN_AGENT_PORT: 'x' }, 'invalid option "DRAIN_AGENT_PORT"'],
   ])('names the bad variable: %j', (env, message) => {
     expect(() => loadSampleConfig(env)).toThrow(message);
   });

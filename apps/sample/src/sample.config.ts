@@ -34,6 +34,27 @@ export interface SampleConfig {
     /** Longest wait for a free pool slot, in ms (504 after); `SPAM_SCANNER_TIMEOUT_MS`, default 5000. */
     timeoutMs: number;
   };
+  /** The drain (`@steady/health`): how long to wait for the load balancer, the hard deadline, the agent, the admin token. */
+  drain: {
+    /** Minimum wait after readiness flips; `DRAIN_LB_DELAY_MS`, default 0. */
+    lbDelayMs: number;
+    /** The balancer's `fall` (failed checks before it takes us out); `DRAIN_LB_FALL`, default 2. */
+    lbFall: number;
+    /** The balancer's check interval; `DRAIN_LB_INTERVAL_MS`, default 1000. */
+    lbIntervalMs: number;
+    /** Added to fall × interval; `DRAIN_LB_MARGIN_MS`, default 500. */
+    lbMarginMs: number;
+    /** End the wait once this many readiness probes were refused (0: off); `DRAIN_LB_PROBES`, default 0. */
+    lbProbes: number;
+    /** Hard deadline of the HTTP drain; `DRAIN_DEADLINE_MS`, default 25000. */
+    deadlineMs: number;
+    /** HAProxy agent-check port (unset: no responder); `DRAIN_AGENT_PORT`. */
+    agentPort: number | undefined;
+    /** HAProxy's `agent-inter`; `DRAIN_AGENT_INTERVAL_MS`, default 2000. */
+    agentIntervalMs: number;
+    /** Bearer token of `POST /ops/drain` (unset: no admin endpoint); `DRAIN_ADMIN_TOKEN`, 16+ characters. */
+    adminToken: string | undefined;
+  };
 }
 
 export const SAMPLE_CONFIG = 'STEADY:SAMPLE:CONFIG';
@@ -46,6 +67,7 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
   const int = (name: string, fallback: number, min: number, max: number, unit?: string) =>
     v.number(name, numeric(env[name]), fallback, { min, max, integer: true, unit });
   const host = env.HOST === undefined || env.HOST === '' ? undefined : env.HOST;
+  const drain = loadDrainConfig(v, env, int);
   return {
     port: int('PORT', 3000, 0, 65535),
     host,
@@ -68,14 +90,73 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
       queueLimit: int('SPAM_SCANNER_QUEUE_LIMIT', 1000, 0, 1_000_000),
       timeoutMs: int('SPAM_SCANNER_TIMEOUT_MS', 5000, 1, 600_000, 'ms'),
     },
+    drain,
+  };
+}
+
+function loadDrainConfig(
+  v: OptionValidator,
+  env: NodeJS.ProcessEnv,
+  int: (name: string, fallback: number, min: number, max: number, unit?: string) => number,
+): SampleConfig['drain'] {
+  const lbDelayMs = int('DRAIN_LB_DELAY_MS', 0, 0, 600_000, 'ms');
+  const lbFall = int('DRAIN_LB_FALL', 2, 1, 100);
+  const lbIntervalMs = int('DRAIN_LB_INTERVAL_MS', 1000, 1, 600_000, 'ms');
+  const lbMarginMs = int('DRAIN_LB_MARGIN_MS', 500, 0, 600_000, 'ms');
+  const agentPort = v.optionalNumber('DRAIN_AGENT_PORT', numeric(env.DRAIN_AGENT_PORT), {
+    min: 0,
+    max: 65535,
+    integer: true,
+  });
+  const agentIntervalMs = int('DRAIN_AGENT_INTERVAL_MS', 2000, 1, 600_000, 'ms');
+  const detectMs = Math.min(
+    lbFall * lbIntervalMs,
+    agentPort === undefined ? Infinity : agentIntervalMs,
+  );
+  const lbWaitMs = Math.max(lbDelayMs, detectMs + lbMarginMs);
+  const deadlineMs = int(
+    'DRAIN_DEADLINE_MS',
+    Math.max(25_000, lbWaitMs + 5_000),
+    1,
+    3_600_000,
+    'ms',
+  );
+  v.check(
+    deadlineMs > lbWaitMs,
+    'DRAIN_DEADLINE_MS',
+    `more than the load-balancer wait (${lbWaitMs} ms from the DRAIN_LB_* variables)`,
+    deadlineMs,
+  );
+  const token = emptyToUndefined(env.DRAIN_ADMIN_TOKEN);
+  const adminToken =
+    token === undefined
+      ? undefined
+      : v.string(
+          'DRAIN_ADMIN_TOKEN',
+          token,
+          '',
+          /^[\x21-\x7e]{16,}$/,
+          'at least 16 visible ASCII characters',
+        );
+  return {
+    lbDelayMs,
+    lbFall,
+    lbIntervalMs,
+    lbMarginMs,
+    lbProbes: int('DRAIN_LB_PROBES', 0, 0, 100),
+    deadlineMs,
+    agentPort,
+    agentIntervalMs,
+    adminToken,
   };
 }
 
 /** The configuration for tests: defaults with overrides. */
 export function sampleConfig(
-  overrides: Partial<Omit<SampleConfig, 'spamScanner' | 'shedding'>> & {
+  overrides: Partial<Omit<SampleConfig, 'spamScanner' | 'shedding' | 'drain'>> & {
     spamScanner?: Partial<SampleConfig['spamScanner']>;
     shedding?: Partial<SampleConfig['shedding']>;
+    drain?: Partial<SampleConfig['drain']>;
   } = {},
 ): SampleConfig {
   const base = loadSampleConfig({});
@@ -84,6 +165,7 @@ export function sampleConfig(
     ...overrides,
     spamScanner: { ...base.spamScanner, ...overrides.spamScanner },
     shedding: { ...base.shedding, ...overrides.shedding },
+    drain: { ...base.drain, ...overrides.drain },
   };
 }
 
