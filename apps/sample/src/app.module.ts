@@ -45,7 +45,11 @@ export class AppModule implements OnApplicationShutdown {
           agent:
             config.drain.agentPort === undefined
               ? false
-              : { port: config.drain.agentPort, intervalMs: config.drain.agentIntervalMs },
+              : {
+                  port: config.drain.agentPort,
+                  host: config.host,
+                  intervalMs: config.drain.agentIntervalMs,
+                },
           ...(config.drain.adminToken
             ? { admin: { token: config.drain.adminToken }, adminPath: '/ops/drain' }
             : {}),
