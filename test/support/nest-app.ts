@@ -1,6 +1,7 @@
 import type { INestApplication, ModuleMetadata, Type, DynamicModule } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { WsAdapter } from '@nestjs/platform-ws';
 import { Test, type TestingModuleBuilder } from '@nestjs/testing';
 import type { Server } from 'node:http';
 
@@ -11,7 +12,10 @@ export type AdapterName = (typeof ADAPTERS)[number];
 export interface TestAppOptions {
   /** Body size limit in bytes, applied the same way on both adapters. */
   bodyLimit?: number;
-  /** Runs after the app is created and before it listens (global pipes, prefixes, …). */
+  /**
+   * Runs after the app is created and before it listens (global pipes, prefixes, a WebSocket adapter, …). The
+   * app already has Nest's plain `WsAdapter`; `app.useWebSocketAdapter(…)` here replaces it.
+   */
   configure?: (app: INestApplication, adapter: AdapterName) => void | Promise<void>;
   /** Overrides on the testing module (e.g. `overrideProvider`). */
   override?: (builder: TestingModuleBuilder) => TestingModuleBuilder;
@@ -63,6 +67,9 @@ export async function createTestApp(
     express.useBodyParser('json', { limit: options.bodyLimit });
     express.useBodyParser('urlencoded', { limit: options.bodyLimit, extended: true });
   }
+  // A gateway in the app needs a WebSocket adapter, or Nest looks for socket.io and exits the process.
+  // Nest's plain WsAdapter by default; `configure` may replace it (e.g. with BackpressuredWsAdapter).
+  app.useWebSocketAdapter(new WsAdapter(app));
   await options.configure?.(app, adapter);
   await app.listen(0, '127.0.0.1');
   const server = app.getHttpServer() as Server;
