@@ -56,7 +56,7 @@ export interface LoadSheddingModuleOptions {
   heap?: Partial<ShedBand> | false;
   /** Extra signals (also injectable under the `ShedSignal` token). */
   signals?: ShedSignal[];
-  /** Priority beyond the hard threshold that critical traffic is allowed, in band widths. Default `0.5`; 0..10. */
+  /** How far beyond the hard threshold critical traffic is still admitted, in band widths. Default `2`; 0..10. */
   criticalReserve?: number;
   /** Request header naming the priority (`critical`, `normal`, `sheddable`). Default `x-steady-priority`; `false`: ignore. */
   priorityHeader?: string | false;

@@ -141,7 +141,7 @@ export function resolveLoadSheddingOptions(
     eventLoop,
     heap: band('heap', options.heap, 0.9, 0.98, 1),
     signals,
-    criticalReserve: v.number('criticalReserve', options.criticalReserve, 0.5, { min: 0, max: 10 }),
+    criticalReserve: v.number('criticalReserve', options.criticalReserve, 2, { min: 0, max: 10 }),
     priorityHeader:
       options.priorityHeader === false
         ? false
