@@ -22,7 +22,29 @@ describe('loadSampleConfig', () => {
         agentIntervalMs: 2000,
         adminToken: undefined,
       },
+      ws: {
+        backpressure: true,
+        highWaterMark: 1048576,
+        lowWaterMark: 262144,
+        slowConsumerTimeoutMs: 5000,
+        heartbeatIntervalMs: 30000,
+        globalMaxBufferedBytes: 134217728,
+      },
     });
+  });
+
+  it('reads the WebSocket variables; the low mark defaults to a quarter of the high one', () => {
+    expect(
+      loadSampleConfig({ WS_HIGH_WATER_MARK: '65536', WS_BACKPRESSURE: 'false' }).ws,
+    ).toMatchObject({ backpressure: false, highWaterMark: 65536, lowWaterMark: 16384 });
+    expect(() =>
+      loadSampleConfig({ WS_HIGH_WATER_MARK: '65536', WS_LOW_WATER_MARK: '65537' }),
+    ).toThrow(
+      'apps/sample: invalid option "WS_LOW_WATER_MARK": expected an integer >= 0 and <= 65536 bytes, got 65537',
+    );
+    expect(() => loadSampleConfig({ WS_BACKPRESSURE: 'maybe' })).toThrow(
+      'invalid option "WS_BACKPRESSURE": expected true or false, got "maybe"',
+    );
   });
 
   it('reads the drain variables', () => {

@@ -55,6 +55,21 @@ export interface SampleConfig {
     /** Bearer token of `POST /ops/drain` (unset: no admin endpoint); `DRAIN_ADMIN_TOKEN`, 16+ characters. */
     adminToken: string | undefined;
   };
+  /** The new-mail notification gateway at `/notifications` (`@steady/ws-backpressure`). */
+  ws: {
+    /** `WS_BACKPRESSURE=true|false`: guard every client (false: Nest's plain `WsAdapter`, the incident). Default true. */
+    backpressure: boolean;
+    /** A client turns unwritable above this many buffered bytes; `WS_HIGH_WATER_MARK`, default 1048576. */
+    highWaterMark: number;
+    /** …and writable again at or below this; `WS_LOW_WATER_MARK`, default a quarter of the high mark. */
+    lowWaterMark: number;
+    /** Evict a client unwritable this long; `WS_SLOW_CONSUMER_TIMEOUT_MS`, default 5000. */
+    slowConsumerTimeoutMs: number;
+    /** Ping interval; a client silent for one interval is terminated; `WS_HEARTBEAT_INTERVAL_MS`, default 30000. */
+    heartbeatIntervalMs: number;
+    /** Buffered + queued bytes over all clients before the largest are evicted; `WS_MAX_BUFFERED_BYTES`, default 134217728. */
+    globalMaxBufferedBytes: number;
+  };
 }
 
 export const SAMPLE_CONFIG = 'STEADY:SAMPLE:CONFIG';
@@ -68,6 +83,7 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     v.number(name, numeric(env[name]), fallback, { min, max, integer: true, unit });
   const host = env.HOST === undefined || env.HOST === '' ? undefined : env.HOST;
   const drain = loadDrainConfig(v, env, int);
+  const ws = loadWsConfig(v, env, int);
   return {
     port: int('PORT', 3000, 0, 65535),
     host,
@@ -91,6 +107,36 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
       timeoutMs: int('SPAM_SCANNER_TIMEOUT_MS', 5000, 1, 600_000, 'ms'),
     },
     drain,
+    ws,
+  };
+}
+
+function loadWsConfig(
+  v: OptionValidator,
+  env: NodeJS.ProcessEnv,
+  int: (name: string, fallback: number, min: number, max: number, unit?: string) => number,
+): SampleConfig['ws'] {
+  const highWaterMark = int('WS_HIGH_WATER_MARK', 1024 * 1024, 1024, 1024 * 1024 * 1024, 'bytes');
+  const lowWaterMark = int(
+    'WS_LOW_WATER_MARK',
+    Math.floor(highWaterMark / 4),
+    0,
+    highWaterMark,
+    'bytes',
+  );
+  return {
+    backpressure: v.boolean('WS_BACKPRESSURE', bool(env.WS_BACKPRESSURE), true),
+    highWaterMark,
+    lowWaterMark,
+    slowConsumerTimeoutMs: int('WS_SLOW_CONSUMER_TIMEOUT_MS', 5000, 10, 3_600_000, 'ms'),
+    heartbeatIntervalMs: int('WS_HEARTBEAT_INTERVAL_MS', 30_000, 10, 3_600_000, 'ms'),
+    globalMaxBufferedBytes: int(
+      'WS_MAX_BUFFERED_BYTES',
+      128 * 1024 * 1024,
+      1024,
+      64 * 1024 * 1024 * 1024,
+      'bytes',
+    ),
   };
 }
 
@@ -153,10 +199,11 @@ function loadDrainConfig(
 
 /** The configuration for tests: defaults with overrides. */
 export function sampleConfig(
-  overrides: Partial<Omit<SampleConfig, 'spamScanner' | 'shedding' | 'drain'>> & {
+  overrides: Partial<Omit<SampleConfig, 'spamScanner' | 'shedding' | 'drain' | 'ws'>> & {
     spamScanner?: Partial<SampleConfig['spamScanner']>;
     shedding?: Partial<SampleConfig['shedding']>;
     drain?: Partial<SampleConfig['drain']>;
+    ws?: Partial<SampleConfig['ws']>;
   } = {},
 ): SampleConfig {
   const base = loadSampleConfig({});
@@ -166,6 +213,7 @@ export function sampleConfig(
     spamScanner: { ...base.spamScanner, ...overrides.spamScanner },
     shedding: { ...base.shedding, ...overrides.shedding },
     drain: { ...base.drain, ...overrides.drain },
+    ws: { ...base.ws, ...overrides.ws },
   };
 }
 
