@@ -11,6 +11,7 @@ import {
 } from '@nestjs/common';
 import { InFlightTracker, SteadyCoreModule } from '@steady/core';
 import {
+  LoadSheddingHealthIndicator,
   LoadSheddingModule,
   LoadSheddingService,
   Shed,
@@ -199,6 +200,20 @@ describe.each(ADAPTERS)('@steady/load-shedding (%s)', (adapter: AdapterName) => 
       await request(t.url).get('/work').set('x-steady-priority', 'urgent!!').expect(429);
     });
 
+    it('reports the utilisation through the Terminus-shaped health indicator', () => {
+      const health = t.app.get(LoadSheddingHealthIndicator);
+      expect(health.checkUtilisation('load_shedding')).toEqual({
+        load_shedding: expect.objectContaining({
+          status: 'down',
+          inFlight: 4,
+          maxInFlight: 4,
+          utilisation: 1,
+          enabled: true,
+          shadow: false,
+        }),
+      });
+    });
+
     it('rejects nothing in shadow mode but counts it, and nothing when disabled', async () => {
       const svc = t.app.get(LoadSheddingService);
       svc.setShadow(true);
@@ -244,6 +259,9 @@ describe.each(ADAPTERS)('@steady/load-shedding (%s)', (adapter: AdapterName) => 
       await request(t.url).get('/boom').expect(429);
       expect(await release()).toEqual([200, 200]);
       expect(tracker.inFlight).toBe(0);
+      expect(t.app.get(LoadSheddingHealthIndicator).checkUtilisation('shed')).toEqual({
+        shed: expect.objectContaining({ status: 'up', inFlight: 0, utilisation: 0 }),
+      });
       t.app.get(Gate).releaseAll();
       await until(() => tracker.inFlight === 0);
       expect(tracker.startedTotal).toBe(tracker.completedTotal);
