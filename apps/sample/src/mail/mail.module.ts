@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { DownstreamErrorFilter } from './downstream-error.filter';
+import { MailEvents } from './mail-events';
 import { MailController } from './mail.controller';
 import { MailRepository } from './mail.repository';
 import { MailService } from './mail.service';
@@ -12,9 +13,10 @@ import { SpamScannerService } from './spam-scanner.service';
   providers: [
     MailRepository,
     MailService,
+    MailEvents,
     SpamScannerService,
     { provide: APP_FILTER, useClass: DownstreamErrorFilter },
   ],
-  exports: [MailService, SpamScannerService],
+  exports: [MailService, MailEvents, SpamScannerService],
 })
 export class MailModule {}

@@ -3,6 +3,7 @@ import { MetricsSink, type SteadyCounter } from '@steady/core';
 import type { CreateMailDto } from './create-mail.dto';
 import type { Mail, MailPage } from './mail.interface';
 import { MailRepository } from './mail.repository';
+import { MailEvents } from './mail-events';
 import { SpamScannerService } from './spam-scanner.service';
 
 @Injectable()
@@ -12,6 +13,7 @@ export class MailService {
   constructor(
     private readonly repository: MailRepository,
     private readonly scanner: SpamScannerService,
+    private readonly events: MailEvents,
     @Optional() @Inject(MetricsSink) metrics?: MetricsSink,
   ) {
     this.received = metrics?.counter({
@@ -32,6 +34,7 @@ export class MailService {
       size: Buffer.byteLength(dto.subject) + Buffer.byteLength(dto.body),
     });
     this.received?.inc({ verdict: spam ? 'spam' : 'clean' });
+    this.events.mailStored(mail); // the notification gateway tells the recipients' subscribers
     return mail;
   }
 
