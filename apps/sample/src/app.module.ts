@@ -10,7 +10,9 @@ import { SteadyCoreModule } from '@steady/core';
 import { HealthModule } from '@steady/health';
 import { LoadSheddingModule } from '@steady/load-shedding';
 import { MetricsModule } from '@steady/metrics';
+import { WsBackpressureModule } from '@steady/ws-backpressure';
 import { MailModule } from './mail/mail.module';
+import { NotificationsModule } from './notifications/notifications.module';
 import { SAMPLE_CONFIG, type SampleConfig } from './sample.config';
 
 /**
@@ -54,7 +56,15 @@ export class AppModule implements OnApplicationShutdown {
             ? { admin: { token: config.drain.adminToken }, adminPath: '/ops/drain' }
             : {}),
         }),
+        WsBackpressureModule.forRoot({
+          highWaterMark: config.ws.highWaterMark,
+          lowWaterMark: config.ws.lowWaterMark,
+          slowConsumerTimeoutMs: config.ws.slowConsumerTimeoutMs,
+          heartbeatIntervalMs: config.ws.heartbeatIntervalMs,
+          globalMaxBufferedBytes: config.ws.globalMaxBufferedBytes,
+        }),
         MailModule,
+        NotificationsModule,
       ],
       providers: [
         { provide: SAMPLE_CONFIG, useValue: config },

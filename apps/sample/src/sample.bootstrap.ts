@@ -2,7 +2,9 @@ import { Logger, type INestApplication, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { WsAdapter } from '@nestjs/platform-ws';
 import { DrainService, enableDrainHooks } from '@steady/health';
+import { BackpressuredWsAdapter } from '@steady/ws-backpressure';
 import { AppModule } from './app.module';
 import type { SampleConfig } from './sample.config';
 
@@ -12,13 +14,15 @@ const ORDER: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 export async function createSampleApp(config: SampleConfig): Promise<INestApplication> {
   const logger = ORDER.slice(0, ORDER.indexOf(config.logLevel) + 1);
   if (config.adapter === 'fastify') {
-    return NestFactory.create(
+    const app = await NestFactory.create(
       AppModule.forRoot(config),
       new FastifyAdapter({ bodyLimit: config.maxBodyBytes }),
       {
         logger,
       },
     );
+    useSampleWebSocketAdapter(app, config);
+    return app;
   }
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forRoot(config),
@@ -29,7 +33,18 @@ export async function createSampleApp(config: SampleConfig): Promise<INestApplic
     },
   );
   applyExpressBodyLimit(app, config.maxBodyBytes);
+  useSampleWebSocketAdapter(app, config);
   return app;
+}
+
+/**
+ * The notification gateway's adapter, on the app's own HTTP server: `BackpressuredWsAdapter`, or Nest's plain
+ * `WsAdapter` with `WS_BACKPRESSURE=false` (the incident: a slow client grows the server without bound).
+ */
+export function useSampleWebSocketAdapter(app: INestApplication, config: SampleConfig): void {
+  app.useWebSocketAdapter(
+    config.ws.backpressure ? new BackpressuredWsAdapter(app) : new WsAdapter(app),
+  );
 }
 
 /** Express's JSON parser with the same limit Fastify enforces; both answer 413 above it. */
