@@ -31,6 +31,7 @@ import {
   nextJson,
   rawUpgrade,
   readCloseFrame,
+  readTextFrames,
   until,
   type RawClient,
 } from './support/ws';
@@ -136,48 +137,6 @@ function fillUntilUnwritable(client: GuardedWebSocket): void {
   // the kernel takes ~4 MiB first; then bufferedAmount rises past the high water mark
   for (let i = 0; i < 4000 && client.isWritable; i++) client.send(filler);
   if (client.isWritable) throw new Error('client did not turn unwritable');
-}
-
-/** Reads text frames from a raw client until `stop` returns true for one (bounded). */
-function readTextFrames(raw: RawClient, stop: (text: string) => boolean, timeoutMs = 10_000) {
-  return new Promise<string[]>((resolve, reject) => {
-    const texts: string[] = [];
-    let buf = raw.head;
-    const t = setTimeout(() => {
-      raw.socket.off('data', onData);
-      reject(new Error(`stop frame not seen; ${texts.length} frames read`));
-    }, timeoutMs);
-    const onData = (chunk: Buffer) => {
-      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-      while (buf.length >= 2) {
-        let len = buf[1] & 0x7f;
-        let offset = 2;
-        if (len === 126) {
-          if (buf.length < 4) return;
-          len = buf.readUInt16BE(2);
-          offset = 4;
-        } else if (len === 127) {
-          if (buf.length < 10) return;
-          len = Number(buf.readBigUInt64BE(2));
-          offset = 10;
-        }
-        if (buf.length < offset + len) return;
-        if ((buf[0] & 0x0f) === 0x1) {
-          const text = buf.toString('utf8', offset, offset + len);
-          if (!text.startsWith('{"event":"filler"')) texts.push(text);
-          if (stop(text)) {
-            clearTimeout(t);
-            raw.socket.off('data', onData);
-            resolve(texts);
-            return;
-          }
-        }
-        buf = buf.subarray(offset + len);
-      }
-    };
-    raw.socket.on('data', onData);
-    raw.socket.resume();
-  });
 }
 
 describe.each(ADAPTERS)('ws-backpressure: gateway behaviour (%s)', (adapter) => {
@@ -342,7 +301,11 @@ describe.each(ADAPTERS)('ws-backpressure: gateway behaviour (%s)', (adapter) => 
     const writable = new Promise<void>((resolve) =>
       socket.once('writabilityChanged', (w: boolean) => w && resolve()),
     );
-    const reading = readTextFrames(raw, (text) => text === '{"event":"end"}');
+    const reading = readTextFrames(
+      raw,
+      (text) => text === '{"event":"end"}',
+      (text) => !text.startsWith('{"event":"filler"'),
+    );
     await writable;
     socket.send(JSON.stringify({ event: 'end' }));
     const texts = await reading;

@@ -76,7 +76,7 @@ export function nextJson<T = { event: string; data: unknown }>(
 /** A raw TCP socket that completed the WebSocket upgrade on 127.0.0.1. */
 export interface RawClient {
   socket: net.Socket;
-  /** Bytes after the 101 response that arrived before the socket was handed over. */
+  /** Bytes received but not yet parsed (after the 101 response, or after the last frame a reader took). */
   head: Buffer;
   destroy(): void;
 }
@@ -218,6 +218,62 @@ export function readCloseFrame(client: RawClient, timeoutMs = 5_000): Promise<nu
     };
     client.socket.on('data', onData);
     client.socket.on('close', onClose);
+    client.socket.resume();
+    parse();
+  });
+}
+
+/**
+ * Reads server text frames from a raw client (resuming it) until `stop` returns true for one; resolves with the
+ * texts that `keep` accepts. Bytes after the stop frame stay in `client.head` for the next reader. Bounded.
+ */
+export function readTextFrames(
+  client: RawClient,
+  stop: (text: string) => boolean,
+  keep: (text: string) => boolean = () => true,
+  timeoutMs = 10_000,
+): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const texts: string[] = [];
+    let buf = client.head;
+    client.head = Buffer.alloc(0);
+    const timer = setTimeout(() => {
+      client.socket.off('data', onData);
+      reject(new Error(`stop frame not seen within ${timeoutMs} ms; ${texts.length} frames kept`));
+    }, timeoutMs);
+    const parse = (): void => {
+      while (buf.length >= 2) {
+        let len = buf[1] & 0x7f;
+        let offset = 2;
+        if (len === 126) {
+          if (buf.length < 4) return;
+          len = buf.readUInt16BE(2);
+          offset = 4;
+        } else if (len === 127) {
+          if (buf.length < 10) return;
+          len = Number(buf.readBigUInt64BE(2));
+          offset = 10;
+        }
+        if (buf.length < offset + len) return;
+        const opcode = buf[0] & 0x0f;
+        const text = opcode === 0x1 ? buf.toString('utf8', offset, offset + len) : undefined;
+        buf = buf.subarray(offset + len);
+        if (text === undefined) continue;
+        if (keep(text)) texts.push(text);
+        if (stop(text)) {
+          clearTimeout(timer);
+          client.socket.off('data', onData);
+          client.head = buf;
+          resolve(texts);
+          return;
+        }
+      }
+    };
+    const onData = (chunk: Buffer) => {
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      parse();
+    };
+    client.socket.on('data', onData);
     client.socket.resume();
     parse();
   });
