@@ -327,6 +327,23 @@ describe.each(ADAPTERS)('@steady/etag (%s)', (adapter: AdapterName) => {
       await garbage.body.text();
       expect(store.handlerCalls).toBe(0);
 
+      const gone = await undiciRequest(`${t.url}/items/zzz`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(gone.statusCode).toBe(404); // nothing to overwrite: no 428, the handler answers
+      await gone.body.text();
+      const goneIfMatch = await undiciRequest(`${t.url}/items/zzz`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json', 'if-match': '*' },
+        body: '{}',
+      });
+      expect(goneIfMatch.statusCode).toBe(412); // If-Match: * is false without a representation
+      await goneIfMatch.body.text();
+      expect(store.handlerCalls).toBe(1);
+      store.handlerCalls = 0;
+
       const ok = await patch({ 'if-match': '"1"' });
       expect(ok.statusCode).toBe(200);
       expect(ok.headers.etag).toBe('"2"');

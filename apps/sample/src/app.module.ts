@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { APP_PIPE } from '@nestjs/core';
 import { SteadyCoreModule } from '@steady/core';
+import { EtagModule } from '@steady/etag';
 import { HealthModule } from '@steady/health';
 import { LoadSheddingModule } from '@steady/load-shedding';
 import { MetricsModule } from '@steady/metrics';
@@ -63,6 +64,9 @@ export class AppModule implements OnApplicationShutdown {
           heartbeatIntervalMs: config.ws.heartbeatIntervalMs,
           globalMaxBufferedBytes: config.ws.globalMaxBufferedBytes,
         }),
+        // Conditional requests: deep ETags on GET /mails/:id and the mailbox pages, If-Match on PATCH /mails/:id,
+        // shallow ETags on the other GET routes; caches keep answers but revalidate before every reuse.
+        EtagModule.forRoot({ cacheControl: { private: true, maxAge: 0, mustRevalidate: true } }),
         MailModule,
         NotificationsModule,
       ],

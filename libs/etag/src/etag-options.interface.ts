@@ -32,8 +32,9 @@ export interface EtagModuleOptions {
    */
   honorRequestNoCache?: boolean;
   /**
-   * Unsafe requests (POST, PUT, PATCH, DELETE) to routes with a deep `@ETag()` must carry If-Match, else
-   * 428 Precondition Required (RFC 6585). Per route: `@ETag(fn, { requireIfMatch })`. Default `false`.
+   * Unsafe requests (POST, PUT, PATCH, DELETE) to existing resources on routes with a deep `@ETag()` must carry
+   * If-Match, else 428 Precondition Required (RFC 6585). Per route: `@ETag(fn, { requireIfMatch })`. Default
+   * `false`.
    */
   requireIfMatch?: boolean;
   /**

@@ -1,7 +1,10 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
+import { ETag, LastModified } from '@steady/etag';
 import { CreateMailDto } from './create-mail.dto';
+import { mailTag, mailUpdatedAt } from './mail-etag.resolvers';
 import type { Mail } from './mail.interface';
 import { MailService } from './mail.service';
+import { UpdateMailDto } from './update-mail.dto';
 
 @Controller('mails')
 export class MailController {
@@ -14,9 +17,28 @@ export class MailController {
     return this.mails.receive(dto);
   }
 
-  /** 404 when absent; 400 when the id is not a UUID. */
+  /**
+   * 404 when absent; 400 when the id is not a UUID. Deep ETag from the mail's version: a revalidation of an
+   * unchanged mail gets its 304 without the handler running.
+   */
   @Get(':id')
+  @ETag(mailTag)
+  @LastModified(mailUpdatedAt)
   get(@Param('id', new ParseUUIDPipe({ version: '4' })) id: string): Mail {
     return this.mails.get(id);
+  }
+
+  /**
+   * Marks the mail read/unread and/or moves it. The write must carry `If-Match` with the ETag the client last
+   * read: 428 without it, 412 when the mail changed since (the client re-reads, then decides), 200 with the
+   * mail and its new ETag otherwise.
+   */
+  @Patch(':id')
+  @ETag(mailTag, { requireIfMatch: true })
+  update(
+    @Param('id', new ParseUUIDPipe({ version: '4' })) id: string,
+    @Body() dto: UpdateMailDto,
+  ): Mail {
+    return this.mails.update(id, dto);
   }
 }

@@ -45,4 +45,23 @@ describe('MailRepository', () => {
     expect(page.total).toBe(3);
     expect(page.version).toBe(5); // 4 arrivals + 1 eviction
   });
+
+  it('updates a mail: its version and every listing mailbox version go up', () => {
+    const repo = new MailRepository(sampleConfig());
+    const saved = repo.save(mail(['x@example.com', 'Y@example.com']));
+    expect(saved).toMatchObject({ read: false, folder: 'inbox', version: 1 });
+    expect(repo.mailboxVersion('X@Example.com')).toBe(1);
+    const updated = repo.update(saved.id, { read: true, folder: 'archive' });
+    expect(updated).toMatchObject({ read: true, folder: 'archive', version: 2 });
+    expect(repo.mailboxVersion('x@example.com')).toBe(2);
+    expect(repo.mailboxVersion('y@example.com')).toBe(2);
+    expect(repo.list('x@example.com', 1, 10).items[0]).toMatchObject({
+      read: true,
+      folder: 'archive',
+    });
+    expect(repo.update('missing', { read: true })).toBeUndefined();
+    expect(repo.mailboxVersion('nobody@example.com')).toBeUndefined();
+    expect(repo.save({ ...mail(['z@example.com']), spam: true }).folder).toBe('spam');
+    expect(repo.generation).toMatch(/^[0-9a-f]{8}$/);
+  });
 });

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { SAMPLE_CONFIG, type SampleConfig } from '../sample.config';
-import type { Mail, MailPage, MailSummary } from './mail.interface';
+import type { Mail, MailChanges, MailPage, MailSummary } from './mail.interface';
 
 interface Mailbox {
   ids: Set<string>;
@@ -11,10 +11,15 @@ interface Mailbox {
 /**
  * In-memory mail store, bounded: above `maxMails` the oldest mails are dropped, so a load test cannot grow it
  * without limit. Each recipient's mailbox keeps its mail ids in arrival order and a version that changes
- * whenever the mailbox does.
+ * whenever the mailbox does; each mail has a version that changes whenever it does.
  */
 @Injectable()
 export class MailRepository {
+  /**
+   * Versions restart at 1 with the process: this random generation goes into every ETag, so a tag cached before
+   * a restart never matches a different mailbox that happens to have the same version now.
+   */
+  readonly generation = randomBytes(4).toString('hex');
   private readonly mails = new Map<string, Mail>();
   private readonly mailboxes = new Map<string, Mailbox>();
 
@@ -24,8 +29,17 @@ export class MailRepository {
     return this.mails.size;
   }
 
-  save(input: Omit<Mail, 'id' | 'receivedAt'>): Mail {
-    const mail: Mail = { id: randomUUID(), receivedAt: new Date().toISOString(), ...input };
+  save(input: Omit<Mail, 'id' | 'receivedAt' | 'read' | 'folder' | 'version' | 'updatedAt'>): Mail {
+    const receivedAt = new Date().toISOString();
+    const mail: Mail = {
+      id: randomUUID(),
+      receivedAt,
+      ...input,
+      read: false,
+      folder: input.spam ? 'spam' : 'inbox',
+      version: 1,
+      updatedAt: receivedAt,
+    };
     this.mails.set(mail.id, mail);
     for (const user of new Set(mail.to.map(normalise))) {
       const box = this.mailboxes.get(user) ?? { ids: new Set<string>(), version: 0 };
@@ -39,6 +53,29 @@ export class MailRepository {
 
   findById(id: string): Mail | undefined {
     return this.mails.get(id);
+  }
+
+  /**
+   * Applies `changes` to a mail: its version goes up, and so does the version of every mailbox listing it (its
+   * summary there changed). Returns `undefined` when the mail does not exist.
+   */
+  update(id: string, changes: MailChanges): Mail | undefined {
+    const mail = this.mails.get(id);
+    if (!mail) return undefined;
+    if (changes.read !== undefined) mail.read = changes.read;
+    if (changes.folder !== undefined) mail.folder = changes.folder;
+    mail.version++;
+    mail.updatedAt = new Date().toISOString();
+    for (const user of new Set(mail.to.map(normalise))) {
+      const box = this.mailboxes.get(user);
+      if (box) box.version++;
+    }
+    return mail;
+  }
+
+  /** The version of a user's mailbox, or `undefined` when it holds no mail. */
+  mailboxVersion(user: string): number | undefined {
+    return this.mailboxes.get(normalise(user))?.version;
   }
 
   /** Newest first. */

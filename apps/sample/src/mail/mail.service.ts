@@ -1,7 +1,7 @@
 import { Inject, Injectable, NotFoundException, Optional } from '@nestjs/common';
 import { MetricsSink, type SteadyCounter } from '@steady/core';
 import type { CreateMailDto } from './create-mail.dto';
-import type { Mail, MailPage } from './mail.interface';
+import type { Mail, MailChanges, MailPage } from './mail.interface';
 import { MailRepository } from './mail.repository';
 import { MailEvents } from './mail-events';
 import { SpamScannerService } from './spam-scanner.service';
@@ -46,5 +46,32 @@ export class MailService {
 
   list(user: string, page: number, pageSize: number): MailPage {
     return this.repository.list(user, page, pageSize);
+  }
+
+  /** Marks a mail read/unread or moves it to a folder; 404 when absent. */
+  update(id: string, changes: MailChanges): Mail {
+    const mail = this.repository.update(id, changes);
+    if (!mail) throw new NotFoundException(`mail ${id} not found`);
+    return mail;
+  }
+
+  /** The deep ETag value of `GET /mails/:id`: generation and mail version; `undefined` when absent. */
+  mailTag(id: string): string | undefined {
+    const mail = this.repository.findById(id);
+    return mail ? `${this.repository.generation}.${mail.version}` : undefined;
+  }
+
+  /** `Last-Modified` of `GET /mails/:id`. */
+  mailUpdatedAt(id: string): string | undefined {
+    return this.repository.findById(id)?.updatedAt;
+  }
+
+  /**
+   * The deep ETag value of a mailbox page: generation and mailbox version, the same for every page (a tag is
+   * only compared with the tags of the same URL). `undefined` when the mailbox holds no mail.
+   */
+  mailboxTag(user: string): string | undefined {
+    const version = this.repository.mailboxVersion(user);
+    return version === undefined ? undefined : `${this.repository.generation}.${version}`;
   }
 }
