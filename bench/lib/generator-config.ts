@@ -12,6 +12,8 @@ export interface RequestSpec {
   headers?: Record<string, string>;
   /** Request body sent with every request (e.g. a JSON string). */
   body?: string;
+  /** Statuses counted as `ok` (with their latency) besides 2xx, e.g. `[304]` for a revalidation bench. */
+  okStatuses?: number[];
 }
 
 /** One kind of request in a mix: picked for `weight` / sum of weights of the requests, spread evenly. */
@@ -137,6 +139,11 @@ export function normalizeGeneratorConfig(input: unknown): NormalizedGeneratorCon
   if (r.body !== undefined) {
     if (typeof r.body !== 'string') throw new GeneratorConfigError('request.body must be a string');
     request.body = r.body;
+  }
+  if (r.okStatuses !== undefined) {
+    if (!Array.isArray(r.okStatuses) || r.okStatuses.length > 20)
+      throw new GeneratorConfigError('request.okStatuses must be an array of up to 20 statuses');
+    request.okStatuses = r.okStatuses.map((s, i) => num(s, `request.okStatuses[${i}]`, 100, 599));
   }
 
   const durationMs = num(c.durationMs, 'durationMs', 1, LIMITS.maxDurationMs);

@@ -7,7 +7,8 @@ import { runLoad } from './load-generator';
  * A real run: the generator (in this process) against a tiny node:http server in a child
  * process on 127.0.0.1:0. The server answers by arrival order, 10 requests per cycle:
  * 0 -> 600 ms late (past the 300 ms deadline), 1 -> 503, 2 -> 429, 3 -> 500,
- * 4 -> connection destroyed, 5..9 -> 200. `/slow` answers 200 after 200 ms, `/ok` at once.
+ * 4 -> connection destroyed, 5..9 -> 200. `/slow` answers 200 after 200 ms, `/ok` at once,
+ * `/not-modified` 304 at once.
  */
 const SERVER = `
 const http = require('node:http');
@@ -16,6 +17,7 @@ const server = http.createServer((req, res) => {
   if (req.url === '/slow') { setTimeout(() => res.end('ok'), 200); return; }
   if (req.url === '/reset') { n = 0; res.end('reset'); return; }
   if (req.url === '/ok') { res.end('ok'); return; }
+  if (req.url === '/not-modified') { res.statusCode = 304; res.end(); return; }
   const i = n++ % 10;
   if (i === 0) setTimeout(() => res.end('late'), 600);
   else if (i === 1) { res.statusCode = 503; res.end(); }
@@ -139,6 +141,26 @@ describe('load generator against a real server', () => {
     expect(r.warmup?.ok).toBe(r.warmup?.sent);
     expect(r.sent).toBe(4);
     expect(r.ok).toBe(4);
+  });
+
+  it('okStatuses: a 304 counts as ok, with its latency, only when asked', async () => {
+    const run = (okStatuses?: number[]) =>
+      runLoad({
+        mode: 'closed',
+        target,
+        request: { path: '/not-modified', ...(okStatuses ? { okStatuses } : {}) },
+        connections: 2,
+        durationMs: 200,
+        deadlineMs: 500,
+      });
+    const plain = await run();
+    expect(plain.ok).toBe(0);
+    expect(plain.errorStatus).toBe(plain.sent);
+    const revalidation = await run([304]);
+    expect(revalidation.ok).toBe(revalidation.sent);
+    expect(revalidation.latencyMs.count).toBe(revalidation.sent);
+    expect(revalidation.statusCounts).toEqual({ '304': revalidation.sent });
+    await expect(run([99])).rejects.toThrow('request.okStatuses[0] must be within 100..599');
   });
 
   it('hard timeout bounds a run even if the server never answers', async () => {

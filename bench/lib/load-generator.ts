@@ -252,6 +252,7 @@ export async function runLoad(
     path: m.request.path,
     headers: { ...(m.request.headers ?? {}) } as Record<string, string>, // undici adds content-length
     body: m.request.body ?? null,
+    okStatuses: new Set(m.request.okStatuses ?? []),
     deadlineMs:
       ('deadlineMs' in m && m.deadlineMs !== undefined ? m.deadlineMs : undefined) ??
       config.deadlineMs,
@@ -283,7 +284,7 @@ export async function runLoad(
     }
     const s = outcome.status;
     statusCounts[s] = (statusCounts[s] ?? 0) + 1;
-    if (s >= 200 && s < 300) {
+    if ((s >= 200 && s < 300) || kind.okStatuses.has(s)) {
       c.ok++;
       if (label) label.ok++;
       if (bucket) bucket.ok++;

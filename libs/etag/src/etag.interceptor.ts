@@ -141,7 +141,12 @@ export class EtagInterceptor implements NestInterceptor {
         state.evaluate = true;
         return next.handle();
       }
-    } else if (exists && isWrite(method) && route.requireIfMatch && !hasValue(headers['if-match'])) {
+    } else if (
+      exists &&
+      isWrite(method) &&
+      route.requireIfMatch &&
+      !hasValue(headers['if-match'])
+    ) {
       // A write to an existing resource that could overwrite a change it has not seen (RFC 6585 §3). Without
       // a current representation there is nothing to lose: the handler answers (404, or a create).
       state.decided = 428;
