@@ -22,7 +22,11 @@ export const MAX_CONDITIONAL_FIELD_LENGTH = 64 * 1024;
 /** Longest version string used verbatim as an opaque tag; longer ones are hashed. */
 const MAX_VERBATIM_OPAQUE = 200;
 
-/** Result of matching a list header (If-Match / If-None-Match) against the current tag. */
+/**
+ * Result of matching a list header (If-Match / If-None-Match) against the current tag: `None`, `Match` or
+ * `Star`, with the `Malformed` bit set when a malformed member was seen (`result & ListMatch.Outcome` is the
+ * outcome).
+ */
 export const enum ListMatch {
   /** No member matched (also: an empty list). */
   None = 0,
@@ -30,6 +34,10 @@ export const enum ListMatch {
   Match = 1,
   /** The field value is exactly `*`. */
   Star = 2,
+  /** Mask of the outcome bits. */
+  Outcome = 3,
+  /** Flag: at least one member was malformed (or the field was too long to parse). */
+  Malformed = 4,
 }
 
 /** Builds an entity tag from an opaque string that is known to be valid. */
@@ -96,20 +104,16 @@ export function parseSingleEntityTag(value: string): EntityTag | undefined {
  * strong and the opaque tags identical), weak for If-None-Match (opaque tags identical).
  *
  * Malformed members — unquoted tags, a lower-case `w/`, bad characters, a missing closing quote, `*` inside a
- * list — match nothing; `onMalformed` is called once if any was seen. A field longer than 64 KiB is not parsed
+ * list — match nothing and set the `Malformed` bit of the result. A field longer than 64 KiB is not parsed
  * (malformed, no match). Empty list elements are allowed (§5.6.1).
  */
 export function matchEntityTagList(
   field: string,
   current: EntityTag | undefined,
   strong: boolean,
-  onMalformed?: () => void,
-): ListMatch {
+): number {
   const n = field.length;
-  if (n > MAX_CONDITIONAL_FIELD_LENGTH) {
-    onMalformed?.();
-    return ListMatch.None;
-  }
+  if (n > MAX_CONDITIONAL_FIELD_LENGTH) return ListMatch.None | ListMatch.Malformed;
   let i = skipOws(field, 0, n);
   if (i < n && field.charCodeAt(i) === 0x2a /* * */ && skipOws(field, i + 1, n) === n) {
     return ListMatch.Star;
@@ -153,13 +157,11 @@ export function matchEntityTagList(
       field.startsWith(opaque, start) &&
       (!strong || (!weak && !currentWeak))
     ) {
-      if (malformed) onMalformed?.();
-      return ListMatch.Match;
+      return malformed ? ListMatch.Match | ListMatch.Malformed : ListMatch.Match;
     }
     i = after;
   }
-  if (malformed) onMalformed?.();
-  return ListMatch.None;
+  return malformed ? ListMatch.None | ListMatch.Malformed : ListMatch.None;
 }
 
 /** SHA-1, base64url: a 27-character opaque tag for any string. */

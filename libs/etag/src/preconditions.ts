@@ -68,12 +68,9 @@ export function evaluatePreconditions(
   // Step 1: If-Match.
   const ifMatch = present(headers['if-match']);
   if (ifMatch !== undefined) {
-    const m = matchEntityTagList(
-      ifMatch,
-      resource.etag,
-      true,
-      onMalformed && (() => onMalformed('if-match')),
-    );
+    const r = matchEntityTagList(ifMatch, resource.etag, true);
+    if (r & ListMatch.Malformed) onMalformed?.('if-match');
+    const m = r & ListMatch.Outcome;
     const passes = m === ListMatch.Star ? resource.exists : m === ListMatch.Match;
     if (!passes) return PreconditionOutcome.PreconditionFailed;
   } else {
@@ -94,12 +91,9 @@ export function evaluatePreconditions(
   const ifNoneMatch = present(headers['if-none-match']);
   if (ifNoneMatch !== undefined) {
     if (skipCacheValidation) return PreconditionOutcome.Proceed;
-    const m = matchEntityTagList(
-      ifNoneMatch,
-      resource.etag,
-      false,
-      onMalformed && (() => onMalformed('if-none-match')),
-    );
+    const r = matchEntityTagList(ifNoneMatch, resource.etag, false);
+    if (r & ListMatch.Malformed) onMalformed?.('if-none-match');
+    const m = r & ListMatch.Outcome;
     const passes = m === ListMatch.Star ? !resource.exists : m !== ListMatch.Match;
     if (!passes) {
       return safe ? PreconditionOutcome.NotModified : PreconditionOutcome.PreconditionFailed;
