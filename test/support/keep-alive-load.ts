@@ -9,6 +9,8 @@ export interface HttpResult {
   status: number;
   headers: IncomingHttpHeaders;
   body: string;
+  /** The request went out on a kept-alive socket. */
+  reusedSocket: boolean;
 }
 
 export interface HttpRequestOptions {
@@ -39,6 +41,7 @@ export function httpRequest(url: string, options: HttpRequestOptions = {}): Prom
             status: res.statusCode ?? 0,
             headers: res.headers,
             body: Buffer.concat(chunks).toString('utf8'),
+            reusedSocket: req.reusedSocket,
           }),
         );
         res.on('error', reject);
@@ -47,7 +50,7 @@ export function httpRequest(url: string, options: HttpRequestOptions = {}): Prom
     req.on('timeout', () =>
       req.destroy(Object.assign(new Error(`${url} timed out`), { code: 'TIMEOUT' })),
     );
-    req.on('error', reject);
+    req.on('error', (err) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })));
     req.end(options.body);
   });
 }
@@ -63,6 +66,8 @@ export interface LoadResult {
   total: number;
   /** `ok` answers per `x-served-by`-like header value (see `tagHeader`), to show both backends served. */
   byTag: Record<string, number>;
+  /** The first failures: ms since the load started, status or error code, and whether the socket was reused. */
+  samples: { atMs: number; what: string; reusedSocket: boolean }[];
 }
 
 export interface LoadOptions {
@@ -89,8 +94,21 @@ export interface LoadOptions {
 export async function runKeepAliveLoad(options: LoadOptions): Promise<LoadResult> {
   const clients = options.clients ?? 16;
   const expect = options.expectStatus ?? 200;
-  const result: LoadResult = { ok: 0, unexpected: {}, errors: {}, total: 0, byTag: {} };
-  const stopAt = performance.now() + options.durationMs;
+  const result: LoadResult = {
+    ok: 0,
+    unexpected: {},
+    errors: {},
+    total: 0,
+    byTag: {},
+    samples: [],
+  };
+  const startedAt = performance.now();
+  const stopAt = startedAt + options.durationMs;
+  const sample = (what: string, reusedSocket: boolean) => {
+    if (result.samples.length < 20) {
+      result.samples.push({ atMs: Math.round(performance.now() - startedAt), what, reusedSocket });
+    }
+  };
   const loop = async (): Promise<void> => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
@@ -98,6 +116,7 @@ export async function runKeepAliveLoad(options: LoadOptions): Promise<LoadResult
         result.total++;
         try {
           const r = await httpRequest(options.url, { agent, timeoutMs: options.timeoutMs });
+          if (r.status !== expect) sample(String(r.status), r.reusedSocket);
           if (r.status === expect) {
             result.ok++;
             const tag = options.tagHeader ? String(r.headers[options.tagHeader] ?? '-') : '-';
@@ -108,6 +127,7 @@ export async function runKeepAliveLoad(options: LoadOptions): Promise<LoadResult
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
           result.errors[code] = (result.errors[code] ?? 0) + 1;
+          sample(code, (err as { reusedSocket?: boolean }).reusedSocket === true);
         }
         if (options.pauseMs) await new Promise((r) => setTimeout(r, options.pauseMs));
       }

@@ -20,10 +20,18 @@ class FakeServer extends EventEmitter {
   listening = true;
   calls: string[] = [];
   readonly open = new Set<ServerResponse>();
+  /** Connections without a counted request (e.g. one whose request is still arriving). */
+  pendingConnections = 0;
+  private onAllClosed: (() => void) | undefined;
   close(cb?: () => void): void {
     this.calls.push('close');
     this.listening = false;
-    cb?.();
+    this.onAllClosed = cb;
+    this.maybeClosed();
+  }
+  endPendingConnection(): void {
+    this.pendingConnections--;
+    this.maybeClosed();
   }
   closeIdleConnections(): void {
     this.calls.push('closeIdle');
@@ -31,6 +39,11 @@ class FakeServer extends EventEmitter {
   closeAllConnections(): void {
     this.calls.push('closeAll');
     for (const res of this.open) res.emit('close');
+    this.pendingConnections = 0;
+    this.maybeClosed();
+  }
+  maybeClosed(): void {
+    if (this.open.size === 0 && this.pendingConnections === 0) this.onAllClosed?.();
   }
 }
 
@@ -84,6 +97,7 @@ function setup(options: HealthModuleOptions = {}) {
         (res as { writableFinished: boolean }).writableFinished = true;
         server.open.delete(res);
         res.emit('close');
+        server.maybeClosed();
       },
     };
   };
@@ -228,6 +242,30 @@ describe('DrainService (fake clock)', () => {
     expect(status).toMatchObject({ state: 'exited', forcedRequests: 1, inFlight: 0 });
     expect(status.durations.total).toBe(1_000);
     expect(drain.terminated.map((t) => t.exit)).toEqual([1]);
+  });
+
+  it('after in-flight reaches 0, waits for the last connection to end (or the deadline)', async () => {
+    const { drain, server } = setup({ deadlineMs: 1_000 });
+    server.pendingConnections = 2; // accepted before the close, their requests not parsed yet
+    const done = drain.drain('connections');
+    await vi.advanceTimersByTimeAsync(500);
+    expect(drain.state).toBe('closing');
+    server.endPendingConnection();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(drain.state).toBe('closing');
+    server.endPendingConnection();
+    expect((await done).durations.inFlightWait).toBe(300);
+    expect(server.calls).not.toContain('closeAll');
+
+    const late = setup({ deadlineMs: 1_000 });
+    late.server.pendingConnections = 1; // never sends anything
+    const status = await Promise.all([
+      late.drain.drain('slowloris'),
+      vi.advanceTimersByTimeAsync(1_000),
+    ]).then(([s]) => s);
+    expect(late.server.calls).toContain('closeAll');
+    expect(status).toMatchObject({ state: 'exited', forcedRequests: 0 });
+    expect(status.durations.total).toBe(1_000);
   });
 
   it('app.close() called directly drains the HTTP server without the balancer wait', async () => {

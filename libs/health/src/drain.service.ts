@@ -24,7 +24,6 @@ import type {
 
 /** The parts of a Node HTTP server the drain uses. */
 interface DrainableServer {
-  readonly listening?: boolean;
   close(callback?: (err?: Error) => void): unknown;
   closeIdleConnections?(): void;
   closeAllConnections?(): void;
@@ -298,32 +297,50 @@ export class DrainService
     });
   }
 
-  /** Stop accepting, close keep-alive connections, wait for in-flight to reach 0; force at the deadline. */
+  /**
+   * Stop accepting, close keep-alive connections, wait for in-flight to reach 0 and then for the last connection to
+   * end (a connection accepted before the close may still deliver a request); force at the deadline.
+   */
   private async closeHttp(deadlineAt: number): Promise<void> {
     const closingAt = this.now();
+    const remaining = () => Math.max(0, deadlineAt - this.now());
     this.inFlightAt.closing = this.tracker.inFlight;
     this.setState('closing');
     const marked = this.tracker.setConnectionClose(true);
     const server = this.httpServer();
-    if (server?.listening !== false) server?.close(() => undefined);
+    // the callback runs once every connection has ended (at once, with an error, if the server was not listening)
+    const connectionsEnded = new Promise<void>((resolve) =>
+      server ? server.close(() => resolve()) : resolve(),
+    );
     server?.closeIdleConnections?.();
     this.logger.log(
-      `closing: stopped accepting; ${this.tracker.inFlight} in flight (${marked} marked Connection: close)`,
+      `closing: stopped accepting after ${this.refused} refused readiness probes; ` +
+        `${this.tracker.inFlight} in flight (${marked} marked Connection: close)`,
     );
-    let idle = await this.tracker.waitForIdle(Math.max(0, deadlineAt - this.now()));
-    if (!idle) {
+    const fall = this.options.lb.fall;
+    if (!this.trigger?.skipLbWait && this.refused > 0 && this.refused < fall) {
+      this.logger.warn(
+        `only ${this.refused} of lb.fall = ${fall} readiness probes were refused before closing: the load balancer ` +
+          `may still route here (slow checks?); raise lb.marginMs or use lb.probes`,
+      );
+    }
+    let drained = await this.tracker.waitForIdle(remaining());
+    if (drained) {
+      // a response whose headers were out before the flip kept its connection alive: close it now that it is idle
+      server?.closeIdleConnections?.();
+      drained = await settlesWithin(connectionsEnded, remaining());
+    }
+    if (!drained) {
       this.forced = this.tracker.inFlight;
       this.logger.error(
         `hard deadline (${this.options.deadlineMs} ms) reached with ${this.forced} requests in flight: ` +
-          `destroying their connections (oldest: ${describeOldest(this.tracker)})`,
+          `destroying the connections left (oldest requests: ${describeOldest(this.tracker)})`,
       );
       server?.closeAllConnections?.();
-      idle = await this.tracker.waitForIdle(FORCE_SETTLE_MS);
-      if (!idle)
+      if (!(await this.tracker.waitForIdle(FORCE_SETTLE_MS))) {
         this.logger.error(`${this.tracker.inFlight} requests still counted after the forced close`);
+      }
     }
-    // a response whose headers were out before the flip kept its connection alive: close it now that it is idle
-    server?.closeIdleConnections?.();
     this.durations.inFlightWait = this.now() - closingAt;
   }
 
@@ -476,6 +493,19 @@ function describeOldest(tracker: InFlightTracker): string {
       .map((r) => `${r.method ?? '?'} ${r.url ?? '?'}`)
       .join(', ') || 'none'
   );
+}
+
+/** `true` when `promise` resolves within `timeoutMs`, `false` otherwise. */
+async function settlesWithin(promise: Promise<void>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Resolves `true` when `promise` settles within `timeoutMs`, `false` otherwise (rejections are logged by callers). */
