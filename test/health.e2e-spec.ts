@@ -394,6 +394,31 @@ describe.each(ADAPTERS)('@steady/health (%s)', (adapter) => {
     await expect(readAgent(port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 
+  it('forRootAsync: options from a factory, the paths beside it', async () => {
+    const t = await start(
+      adapter,
+      HealthModule.forRootAsync({
+        readinessPath: '/ops/ready',
+        livenessPath: '/ops/live',
+        useFactory: async () => ({
+          lb: { fall: 1, intervalMs: 100, marginMs: 0 },
+          readiness: [() => ({ config: { status: 'up' as const } })],
+        }),
+      }),
+    );
+    try {
+      expect(t.app.get(DrainService).options.lbWaitMs).toBe(100);
+      const ready = await httpRequest(`${t.url}/ops/ready`);
+      expect([ready.status, Object.keys(JSON.parse(ready.body).info)]).toEqual([
+        200,
+        ['drain', 'config'],
+      ]);
+      expect((await httpRequest(`${t.url}/ops/live`)).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('refuses to start on bad options, naming them', async () => {
     await expect(start(adapter, HealthModule.forRoot({ lb: { fall: 0 } }))).rejects.toThrow(
       '@steady/health: invalid option "lb.fall": expected an integer >= 1 and <= 100, got 0',
