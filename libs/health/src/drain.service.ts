@@ -269,7 +269,11 @@ export class DrainService
         `, shutdown ${ms(d.shutdown)}; ${this.refused} probes refused, ${this.forced} requests forced`,
     );
     const status = this.status();
-    this.terminate(trigger);
+    try {
+      this.terminate(trigger);
+    } catch (err) {
+      this.logger.error(`could not end the process: ${(err as Error).message}`);
+    }
     return status;
   }
 
