@@ -51,7 +51,7 @@ export class GuardedWebSocket extends WebSocket {
   offer(data: unknown, options?: GuardedSendOptions, cb?: SendCallback): SendResult {
     const guard = this[kClientGuard];
     if (guard === undefined) {
-      super.send(data as string, options ?? {}, cb);
+      super.send(data as string, options as GuardedSendOptions, cb);
       return 'sent';
     }
     return guard.offer(data, options, cb);
@@ -62,7 +62,8 @@ export class GuardedWebSocket extends WebSocket {
    * it still counts in `bufferedAmount`, so the guard sees it.
    */
   sendUnguarded(data: unknown, options: GuardedSendOptions | undefined, cb?: SendCallback): void {
-    super.send(data as string, options ?? {}, cb);
+    // ws spreads `options` into its own defaults, so undefined is fine (and allocates nothing here)
+    super.send(data as string, options as GuardedSendOptions, cb);
   }
 
   /** False while `bufferedAmount` is above the high water mark and has not come down to the low one. */
