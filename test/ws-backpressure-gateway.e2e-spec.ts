@@ -426,6 +426,35 @@ describe('ws-backpressure: configuration', () => {
     ).rejects.toThrow('invalid option "WebSocket": expected GuardedWebSocket or a subclass of it');
   });
 
+  it('forRootAsync takes its options from a factory, and validates them', async () => {
+    const t = await createTestApp(
+      'express',
+      {
+        imports: [
+          WsBackpressureModule.forRootAsync({
+            useFactory: async () => ({ highWaterMark: 96 * KIB, heartbeatIntervalMs: false }),
+          }),
+        ],
+        providers: [SoloGateway],
+      },
+      { configure: withAdapter },
+    );
+    try {
+      const ws = await connectWs(t.port, '/solo');
+      await until(() => t.app.get(SoloGateway).server.clients.size === 1, 2_000, 'connected');
+      const [socket] = t.app.get(SoloGateway).server.clients;
+      expect(t.app.get(WsBackpressureService).bytesBeforeUnwritable(socket)).toBe(96 * KIB);
+      ws.terminate();
+    } finally {
+      await t.close();
+    }
+    await expect(
+      createTestApp('express', {
+        imports: [WsBackpressureModule.forRootAsync({ useFactory: () => ({ lowWaterMark: -1 }) })],
+      }),
+    ).rejects.toThrow('@steady/ws-backpressure: invalid option "lowWaterMark"');
+  });
+
   it.each(ADAPTERS)(
     'works without the module, configured on the adapter (%s)',
     async (adapter: AdapterName) => {
