@@ -18,7 +18,8 @@
  *   G6 (report only) server CPU per delivered message
  *
  * Env overrides (for trying things out; the published numbers use the defaults):
- *   BENCH_RUNS (5), BENCH_WS_SCENARIOS (memory,fast-only,saturation), BENCH_WS_DURATION_MS (15000),
+ *   BENCH_RUNS (5), BENCH_WS_SCENARIOS (memory,fast-only,saturation), BENCH_WS_VARIANTS (all: guarded,naive,raw),
+ *   BENCH_WS_DURATION_MS (15000),
  *   BENCH_WS_WARMUP_MS (3000), BENCH_WS_RATE (5000), BENCH_WS_BYTES (1024), BENCH_WS_STALLED (8),
  *   BENCH_WS_FAST (4), BENCH_WS_SAT_MS (10000), BENCH_WS_SAT_WARMUP_MS (1000), BENCH_WS_SAT_CLIENTS (8),
  *   BENCH_WS_SAT_BYTES (256), BENCH_WS_SAT_BATCH (16), BENCH_WS_HIGH_WATER_MARK (1048576),
@@ -100,7 +101,13 @@ const ALL: Scenario[] = [
   },
 ];
 const wanted = (process.env.BENCH_WS_SCENARIOS ?? 'memory,fast-only,saturation').split(',');
-const scenarios = ALL.filter((s) => wanted.includes(s.name));
+const variantFilter = process.env.BENCH_WS_VARIANTS?.split(',');
+const scenarios = ALL.filter((s) => wanted.includes(s.name))
+  .map((s) => ({
+    ...s,
+    variants: s.variants.filter((v) => !variantFilter || variantFilter.includes(v)),
+  }))
+  .filter((s) => s.variants.length > 0);
 
 interface RunMetrics {
   rssGrowthMiB: number;
