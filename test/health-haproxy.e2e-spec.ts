@@ -203,8 +203,8 @@ describe.each(ADAPTERS)(
       expect(result.ok).toBeGreaterThan(200);
       expect(status.refusedProbes).toBeGreaterThanOrEqual(CHECK.fall);
       expect(status.durations.lbWait).toBeLessThan(3_000);
-      expect(result.byTag.a, 'a served before the drain').toBeGreaterThan(20);
-      expect(result.byTag.b).toBeGreaterThan(20);
+      expect(result.byTag.a, 'a served before the drain').toBeGreaterThan(0);
+      expect(result.byTag.b, describeLoad(result)).toBeGreaterThan(0);
       expect(status).toMatchObject({ state: 'exited', forcedRequests: 0, inFlight: 0 });
       const rows = await haproxy.serversState();
       expect(row(rows, 'a').opState).toBe(SRV_OP.STOPPED);
@@ -281,8 +281,9 @@ async function startChild(
       SHED_EVENT_LOOP: 'false',
       DRAIN_LB_FALL: String(CHECK.fall),
       DRAIN_LB_INTERVAL_MS: String(CHECK.fastinter),
-      // timed wait: 2 × 100 + 300 ms, the margin covering slow checks on this shared 2-core machine
-      DRAIN_LB_MARGIN_MS: '300',
+      // timed wait: 2 × 100 + 1000 ms — the margin covers checks slowed down by everything else this 2-core
+      // machine runs (docs/health.md: keep lb.marginMs above the checks' duration under load)
+      DRAIN_LB_MARGIN_MS: '1000',
     },
   });
   const end = performance.now() + 20_000;
@@ -334,7 +335,7 @@ describe('SIGTERM drain of the built sample behind a real HAProxy', () => {
         const load = runKeepAliveLoad({
           url: `${haproxy.url}${MAILBOX}`,
           clients: 16,
-          durationMs: 3_000,
+          durationMs: 3_500,
           tagHeader: 'x-served-by',
         });
         await sleep(800);
@@ -347,12 +348,15 @@ describe('SIGTERM drain of the built sample behind a real HAProxy', () => {
         const result = await load;
         const out = a.child.output();
         expect(failures(result), describeLoad(result, haproxy)).toBe(0);
-        expect(result.byTag.a).toBeGreaterThan(20);
-        expect(result.byTag.b).toBeGreaterThan(20);
+        expect(result.byTag.a, describeLoad(result)).toBeGreaterThan(0);
+        expect(result.byTag.b, describeLoad(result)).toBeGreaterThan(0);
         expect(exit, outputTail(a.child)).toEqual({ code: null, signal: 'SIGTERM' });
-        expect(out.match(/draining \(SIGTERM\): readiness DOWN/g)).toHaveLength(1);
-        expect(out).toContain('ignoring signal trigger "SIGTERM"');
-        expect(out).toContain('shut down cleanly after SIGTERM');
+        expect(
+          out.match(/draining \(SIGTERM\): readiness DOWN/g),
+          outputTail(a.child),
+        ).toHaveLength(1);
+        expect(out, outputTail(a.child)).toContain('ignoring signal trigger "SIGTERM"');
+        expect(out, outputTail(a.child)).toContain('shut down cleanly after SIGTERM');
         expect(downMs).toBeLessThan(2_000);
       } finally {
         await haproxy?.stop();
