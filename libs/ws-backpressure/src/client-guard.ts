@@ -24,11 +24,11 @@ export type SendCallback = (err?: Error) => void;
 export interface GuardTransport {
   readonly bufferedAmount: number;
   readonly readyState: number;
-  /** Writes without the guard (ws's own `send`). */
-  sendUnguarded(data: unknown, options: GuardedSendOptions | undefined, cb: SendCallback): void;
+  /** Writes without the guard (ws's own `send`); `cb` fires once the frame reached the kernel. */
+  rawSend(data: unknown, options: GuardedSendOptions | undefined, cb?: SendCallback): void;
   pause(): void;
   resume(): void;
-  ping(): void;
+  ping(data?: undefined, mask?: undefined, cb?: (err?: Error) => void): void;
   terminate(): void;
   emit(event: string | symbol, ...args: unknown[]): boolean;
 }
@@ -77,6 +77,8 @@ export class ClientGuard {
   private timer: NodeJS.Timeout | undefined;
   private pausedBy = 0;
   private readonly onFlushed = (): void => this.afterFlush();
+  /** Largest message written without a send callback (see `write`): never enough to pass the high mark alone. */
+  private readonly quietWriteMaxBytes: number;
   private readonly onSlowTimeout = (): void => this.slowTimeout();
 
   constructor(
@@ -87,7 +89,10 @@ export class ClientGuard {
     readonly path: string,
     /** `#<id> <address>`, for the logs. */
     readonly label: string,
-  ) {}
+  ) {
+    // a frame header is at most 14 bytes, so one such message alone stays at or below the high water mark
+    this.quietWriteMaxBytes = Math.min(16 * 1024, config.highWaterMark - 16);
+  }
 
   get isWritable(): boolean {
     return this.writable && !this.evicting && !this.closed;
@@ -142,6 +147,16 @@ export class ClientGuard {
     return this.accounted;
   }
 
+  /** The callback to give a write made past the guard, so the guard sees those bytes drain too. */
+  get writeCallback(): SendCallback {
+    return this.onFlushed;
+  }
+
+  /** A heartbeat ping, watched like any write. */
+  ping(): void {
+    this.transport.ping(undefined, undefined, this.onFlushed);
+  }
+
   /** Sends `data` through the guard. */
   offer(
     data: unknown,
@@ -161,13 +176,14 @@ export class ClientGuard {
         return this.overflow(data, options, cb, byteLengthOf(data));
       }
       const max = this.config.maxBufferedBytes;
-      if (buffered + byteLengthUpperBound(data) <= max) {
-        this.write(data, options, cb);
+      const upper = byteLengthUpperBound(data);
+      if (buffered + upper <= max) {
+        this.write(data, options, cb, buffered === 0 && upper <= this.quietWriteMaxBytes);
         return 'sent';
       }
       const bytes = byteLengthOf(data);
       if (buffered + bytes <= max) {
-        this.write(data, options, cb);
+        this.write(data, options, cb, false);
         return 'sent';
       }
       return this.overflow(data, options, cb, bytes);
@@ -205,15 +221,28 @@ export class ClientGuard {
     this.account(0);
   }
 
-  private write(data: unknown, options: GuardedSendOptions | undefined, cb?: SendCallback): void {
+  /**
+   * Writes through ws. `quiet`: a small message into an empty buffer with nothing held needs no send callback —
+   * every write made while bytes are waiting carries one, and those fire (in order, after it) as the socket
+   * drains, which is all the writability check needs. Skipping it matters: a real callback on every write keeps
+   * Node's `Writable` off its all-noop fast path (a closure and a nextTick per `writev`).
+   */
+  private write(
+    data: unknown,
+    options: GuardedSendOptions | undefined,
+    cb: SendCallback | undefined,
+    quiet: boolean,
+  ): void {
     const done =
-      cb === undefined
-        ? this.onFlushed
-        : (err?: Error) => {
+      cb !== undefined
+        ? (err?: Error) => {
             this.afterFlush();
             cb(err);
-          };
-    this.transport.sendUnguarded(data, options, done);
+          }
+        : quiet && this.held.size === 0
+          ? undefined
+          : this.onFlushed;
+    this.transport.rawSend(data, options, done);
     const buffered = this.transport.bufferedAmount;
     this.account(buffered + this.heldBytes);
     if (this.writable && buffered > this.config.highWaterMark) this.becomeUnwritable(buffered);
@@ -275,7 +304,7 @@ export class ClientGuard {
       if (this.transport.bufferedAmount + m.bytes > this.config.maxBufferedBytes) return;
       this.held.delete(key);
       this.heldBytes -= m.bytes;
-      this.write(m.data, m.options, m.cb);
+      this.write(m.data, m.options, m.cb, false);
     }
   }
 

@@ -59,9 +59,22 @@ export class GuardedWebSocket extends WebSocket {
 
   /**
    * ws's own `send()`, past the water marks. For the rare frame that must go out whatever the client's state;
-   * it still counts in `bufferedAmount`, so the guard sees it.
+   * it still counts in `bufferedAmount`, and the guard watches it drain.
    */
-  sendUnguarded(data: unknown, options: GuardedSendOptions | undefined, cb?: SendCallback): void {
+  sendUnguarded(data: unknown, options?: GuardedSendOptions, cb?: SendCallback): void {
+    const track = this[kClientGuard]?.writeCallback;
+    const done =
+      track === undefined || cb === undefined
+        ? (cb ?? track)
+        : (err?: Error) => {
+            track(err);
+            cb(err);
+          };
+    this.rawSend(data, options, done);
+  }
+
+  /** @internal ws's `send()` as is: what the guard writes with. */
+  rawSend(data: unknown, options: GuardedSendOptions | undefined, cb?: SendCallback): void {
     // ws spreads `options` into its own defaults, so undefined is fine (and allocates nothing here)
     super.send(data as string, options as GuardedSendOptions, cb);
   }

@@ -23,7 +23,7 @@ class FakeClient extends EventEmitter implements GuardTransport {
   bufferedAmount = 0;
   readyState = 1;
   pings = 0;
-  sendUnguarded(data: unknown): void {
+  rawSend(data: unknown): void {
     this.bufferedAmount += Buffer.byteLength(data as string);
   }
   pause(): void {}

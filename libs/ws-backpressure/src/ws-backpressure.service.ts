@@ -174,7 +174,7 @@ export class WsBackpressureService implements OnModuleInit, OnApplicationShutdow
         }
         guard.alive = false;
         try {
-          guard.transport.ping();
+          guard.ping();
         } catch {
           // not open any more; its close handler cleans up
         }
