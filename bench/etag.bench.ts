@@ -15,10 +15,13 @@
  * 3. bandwidth Bytes on the wire (socket counters) of N plain GETs vs N revalidations of the unchanged resource,
  *              sent the way Node's fetch() sends them (If-None-Match + Cache-Control: no-cache). Goal: the
  *              revalidations cost <= 1 % of the bytes of the 200s.
+ * 4. cpu       Server CPU time per request (from /proc, server pinned to core 0), interleaved rounds: the empty
+ *              route, the same route behind an interceptor that does nothing (what Nest's interceptor machinery
+ *              costs), and a deep 304 — to tell Nest's share of the deep 304's cost from Steady's.
  *
  * Env: BENCH_RUNS (5), BENCH_PHASE_MS (3000), BENCH_OPEN_RATE (200 req/s), BENCH_CONNECTIONS (16),
  * BENCH_HASH_ROUNDS (7), BENCH_HASH_MS (150 per sample), BENCH_REVALIDATIONS (100), BENCH_RESOURCE_KB (200),
- * BENCH_ONLY (comma list of latency, hashing, bandwidth).
+ * BENCH_CPU_ROUNDS (7), BENCH_ONLY (comma list of latency, hashing, bandwidth, cpu).
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -27,6 +30,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { hashBody } from '../libs/etag/src/shallow-hash';
 import { waitForQuiet } from './lib/cpu';
+import { runLoad } from './lib/load-generator';
+import { detectPinning } from './lib/pinning';
 import type { RequestSpec } from './lib/generator-config';
 import {
   envInt,
@@ -50,7 +55,8 @@ const hashRounds = envInt('BENCH_HASH_ROUNDS', 7, 5, 101);
 const hashMs = envInt('BENCH_HASH_MS', 150, 20, 5_000);
 const revalidations = envInt('BENCH_REVALIDATIONS', 100, 10, 100_000);
 const resourceKb = envInt('BENCH_RESOURCE_KB', 200, 1, 100_000);
-const only = (process.env.BENCH_ONLY ?? 'latency,hashing,bandwidth').split(',').filter(Boolean);
+const cpuRounds = envInt('BENCH_CPU_ROUNDS', 7, 3, 101);
+const only = (process.env.BENCH_ONLY ?? 'latency,hashing,bandwidth,cpu').split(',').filter(Boolean);
 const DEEP_TAG = '"mailbox.7"';
 
 function log(message: string): void {
@@ -262,7 +268,7 @@ interface HashRow {
   ratio: Spread;
   goal: string;
   met: boolean;
-  /** Rounds that started on a machine still busy (other processes above 30 % of a core) after 10 s of waiting. */
+  /** Rounds that started on a busy machine (above 30 % of a core; waited up to 5 s before the first, 1 s before the others). */
   noisyRounds: number;
 }
 
@@ -321,10 +327,11 @@ async function hashing(): Promise<HashRow[]> {
       const r: number[] = [];
       let noisyRounds = 0;
       for (let round_ = 0; round_ < hashRounds; round_++) {
+        // On a shared machine: start each round when others are quiet, if they get quiet soon.
         const quiet = await waitForQuiet({
           thresholdPct: 30,
-          windowMs: 200,
-          maxWaitMs: 10_000,
+          windowMs: 100,
+          maxWaitMs: round_ === 0 ? 5_000 : 1_000,
           nproc: os.availableParallelism(),
         });
         if (!quiet.quiet) noisyRounds++;
@@ -479,6 +486,80 @@ async function bandwidth(): Promise<BandwidthRow[]> {
   return rows;
 }
 
+// -------------------------------------------------------------------------------------------------- 4. cpu
+
+interface CpuRow {
+  adapter: string;
+  /** Server CPU µs per request, by route. */
+  perRequestUs: Record<'empty' | 'noop' | 'deep-304', Spread>;
+  /** Per-round ratios. */
+  noopOverEmpty: Spread;
+  deepOverEmpty: Spread;
+  deepOverNoop: Spread;
+}
+
+function processCpuMs(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks (USER_HZ = 100)
+  return ticks * 10;
+}
+
+async function cpuPerRequest(): Promise<CpuRow[]> {
+  const rows: CpuRow[] = [];
+  const pinning = detectPinning();
+  const routes: Array<['empty' | 'noop' | 'deep-304', RequestSpec]> = [
+    ['empty', { path: '/empty' }],
+    ['noop', { path: '/noop' }],
+    ['deep-304', { path: '/deep', headers: { 'if-none-match': DEEP_TAG }, okStatuses: [304] }],
+  ];
+  for (const adapter of ['express', 'fastify']) {
+    const server = await startServer(serverSpec(adapter, 'steady'), pinning.serverCpus);
+    try {
+      const us: Record<string, number[]> = { empty: [], noop: [], 'deep-304': [] };
+      for (let round_ = 0; round_ < cpuRounds; round_++) {
+        await waitForQuiet({
+          thresholdPct: 30,
+          windowMs: 100,
+          maxWaitMs: 2_000,
+          nproc: os.availableParallelism(),
+        });
+        for (const [name, request] of round_ % 2 === 0 ? routes : [...routes].reverse()) {
+          const config = {
+            mode: 'closed' as const,
+            target: server.origin,
+            request,
+            connections: 8,
+            deadlineMs: 1_000,
+          };
+          await runLoad({ ...config, durationMs: 300 });
+          const before = processCpuMs(server.pid);
+          const r = await runLoad({ ...config, durationMs: 1_500 });
+          const after = processCpuMs(server.pid);
+          if (r.ok === 0 || r.errors > 0)
+            throw new Error(`${adapter} ${name}: ${r.ok} ok, ${r.errors} errors`);
+          us[name].push(round(((after - before) * 1000) / r.ok, 1));
+        }
+      }
+      const ratio = (a: string, b: string) => spread(us[a].map((v, i) => round(v / us[b][i], 3)));
+      rows.push({
+        adapter,
+        perRequestUs: {
+          empty: spread(us.empty),
+          noop: spread(us.noop),
+          'deep-304': spread(us['deep-304']),
+        },
+        noopOverEmpty: ratio('noop', 'empty'),
+        deepOverEmpty: ratio('deep-304', 'empty'),
+        deepOverNoop: ratio('deep-304', 'noop'),
+      });
+      log(`cpu ${adapter}: deep/empty ${formatSpread(rows[rows.length - 1].deepOverEmpty, 2)}`);
+    } finally {
+      await server.stop();
+    }
+  }
+  return rows;
+}
+
 // ------------------------------------------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -490,12 +571,14 @@ async function main(): Promise<void> {
   const started = Date.now();
   const hashRows = only.includes('hashing') ? await hashing() : [];
   const bandwidthRows = only.includes('bandwidth') ? await bandwidth() : [];
+  const cpuRows = only.includes('cpu') ? await cpuPerRequest() : [];
   const derived: Derived[] = [];
   const notes: Record<string, unknown> = {
     resource: `one JSON listing of about ${resourceKb} KiB (bench/fixtures/etag-server)`,
     openRate: `${openRate} req/s, well below the capacity of the handler+serialize+hash path, so p50 is per-request latency`,
     hashing: { rounds: hashRounds, sampleMs: hashMs, rows: hashRows },
     bandwidth: bandwidthRows,
+    cpu: { rounds: cpuRounds, rows: cpuRows },
   };
   let report: BenchReport | undefined;
   if (only.includes('latency')) {
@@ -526,6 +609,54 @@ async function main(): Promise<void> {
     });
   }
 
+  for (const r of cpuRows) {
+    derived.push(
+      {
+        part: 'cpu',
+        adapter: r.adapter,
+        metric: 'server CPU per request: no-op interceptor / empty route',
+        value: r.noopOverEmpty,
+        decimals: 2,
+      },
+      {
+        part: 'cpu',
+        adapter: r.adapter,
+        metric: 'server CPU per request: deep 304 / empty route',
+        value: r.deepOverEmpty,
+        decimals: 2,
+      },
+      {
+        part: 'cpu',
+        adapter: r.adapter,
+        metric: 'server CPU per request: deep 304 / no-op interceptor',
+        value: r.deepOverNoop,
+        decimals: 2,
+      },
+    );
+  }
+  if (cpuRows.length > 0) {
+    const table = formatTable(
+      [
+        { header: 'adapter' },
+        { header: 'empty µs', align: 'right' },
+        { header: 'no-op interceptor µs', align: 'right' },
+        { header: 'deep 304 µs', align: 'right' },
+        { header: 'deep/empty', align: 'right' },
+        { header: 'deep/no-op', align: 'right' },
+      ],
+      cpuRows.map((r) => [
+        r.adapter,
+        formatSpread(r.perRequestUs.empty, 1),
+        formatSpread(r.perRequestUs.noop, 1),
+        formatSpread(r.perRequestUs['deep-304'], 1),
+        formatSpread(r.deepOverEmpty, 2),
+        formatSpread(r.deepOverNoop, 2),
+      ]),
+    );
+    process.stdout.write(
+      `\n=== etag server CPU per request (median (min-max) of ${cpuRounds} interleaved rounds)\n${table}\n`,
+    );
+  }
   if (hashRows.length > 0) {
     const table = formatTable(
       [
