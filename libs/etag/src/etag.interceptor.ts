@@ -22,7 +22,12 @@ import type { EtagRoute } from './etag-route';
 import { EtagService } from './etag.service';
 import { toHttpSeconds } from './http-date';
 import { PreconditionRequiredException } from './precondition-required.exception';
-import { hasEntityTagConditions, isConditional, PreconditionOutcome } from './preconditions';
+import {
+  hasEntityTagConditions,
+  hasFieldValue,
+  isConditional,
+  PreconditionOutcome,
+} from './preconditions';
 
 /** The state of requests this module leaves alone (skipped routes, writes without deep validators). */
 const LEFT_ALONE = Object.freeze({
@@ -145,7 +150,7 @@ export class EtagInterceptor implements NestInterceptor {
       exists &&
       isWrite(method) &&
       route.requireIfMatch &&
-      !hasValue(headers['if-match'])
+      !hasFieldValue(headers['if-match'])
     ) {
       // A write to an existing resource that could overwrite a change it has not seen (RFC 6585 §3). Without
       // a current representation there is nothing to lose: the handler answers (404, or a create).
@@ -249,10 +254,6 @@ function isWrite(method: string | undefined): boolean {
     method !== 'TRACE' &&
     method !== 'CONNECT'
   );
-}
-
-function hasValue(v: string | string[] | undefined): boolean {
-  return v !== undefined && (typeof v === 'string' ? v.trim() : v.join('').trim()).length > 0;
 }
 
 /** RFC 9110 §8.8.2.1: a Last-Modified later than now is replaced by now. */

@@ -132,6 +132,11 @@ export function hasEntityTagConditions(headers: IncomingHttpHeaders): boolean {
   );
 }
 
+/** Whether a header is present with a non-empty value (empty and whitespace-only values count as absent). */
+export function hasFieldValue(value: string | string[] | undefined): boolean {
+  return present(value) !== undefined;
+}
+
 /** The field value, or `undefined` when absent or empty (whitespace only). */
 function present(value: string | string[] | undefined): string | undefined {
   if (value === undefined) return undefined;
