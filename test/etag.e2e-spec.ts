@@ -24,9 +24,9 @@ import {
 } from '@steady/etag';
 import { MetricsModule } from '@steady/metrics';
 import { createHash } from 'node:crypto';
-import * as http from 'node:http';
 import { Readable } from 'node:stream';
 import { request as undiciRequest } from 'undici';
+import { httpRequest } from './support/keep-alive-load';
 import { ADAPTERS, createTestApp, type AdapterName, type TestApp } from './support/nest-app';
 
 interface Item {
@@ -180,32 +180,9 @@ function appModule(options: EtagModuleOptions = {}, metrics = true): DynamicModu
 
 const sha1 = (s: string) => createHash('sha1').update(s).digest('base64url');
 
-/** A raw HTTP/1.1 request with exactly these headers (no client adds anything). */
-function raw(
-  port: number,
-  method: string,
-  path: string,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port, method, path, headers, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString(),
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** One request on a fresh connection with exactly these headers (no client adds anything). */
+const raw = (port: number, method: string, path: string, headers: Record<string, string> = {}) =>
+  httpRequest(`http://127.0.0.1:${port}${path}`, { method, headers });
 
 describe.each(ADAPTERS)('@steady/etag (%s)', (adapter: AdapterName) => {
   let t: TestApp;
