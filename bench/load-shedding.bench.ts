@@ -560,6 +560,21 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`\n=== ${def.name}: ${def.description}\n${renderReport(report)}\n`);
   }
+  // With BENCH_ONLY, the scenarios not re-run this time are read from their last result files.
+  for (const name of ['overhead', 'downstream', 'cpu-capacity', 'cpu', 'dynamics', 'leak']) {
+    const file = path.join(subDir, `${name}.json`);
+    if (!reports.has(name) && fs.existsSync(file)) {
+      reports.set(name, JSON.parse(fs.readFileSync(file, 'utf8')) as BenchReport);
+      process.stderr.write(`[bench] ${name}: not re-run, read from ${path.relative(root, file)}\n`);
+    }
+  }
+  if (!reports.has('cpu-capacity') || only.length === 0 || only.includes('cpu-capacity')) {
+    // cpuCapacity was set when cpu-capacity ran in this invocation
+  } else {
+    cpuCapacity = spread(
+      per(reports.get('cpu-capacity')!, 'capacity', 'unguarded').map((r) => r.goodput),
+    ).median;
+  }
   const derived = derive(reports);
   const table = formatTable(
     [
