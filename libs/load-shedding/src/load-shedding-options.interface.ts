@@ -17,7 +17,7 @@ export interface EventLoopShedOptions {
   eluTarget?: number | false;
   /**
    * Event-loop delay p99 (ms) above which a busy loop counts as overloaded (a loop at ELU 1 with short turns is
-   * keeping up). Default `200`; 5..60000. `false`: ELU alone decides (also sheds a saturated closed-loop load).
+   * keeping up). Default `50`; 5..60000. `false`: ELU alone decides (also sheds a saturated closed-loop load).
    */
   delayThresholdMs?: number | false;
   /** EWMA weight of a new sample, 0..1 (1 = no smoothing). Default `0.5`. */

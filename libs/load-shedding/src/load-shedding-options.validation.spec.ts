@@ -11,7 +11,7 @@ describe('resolveLoadSheddingOptions', () => {
       inFlight: { soft: 0.85, hard: 1 },
       eventLoop: {
         eluTarget: 0.92,
-        delayThresholdMs: 200,
+        delayThresholdMs: 50,
         smoothing: 0.5,
         minAdmitFraction: 0.02,
         minRate: 50,

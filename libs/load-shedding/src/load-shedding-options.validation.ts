@@ -72,7 +72,7 @@ export function resolveLoadSheddingOptions(
       delayThresholdMs:
         el.delayThresholdMs === false
           ? false
-          : v.number('eventLoop.delayThresholdMs', el.delayThresholdMs, 200, {
+          : v.number('eventLoop.delayThresholdMs', el.delayThresholdMs, 50, {
               min: 5,
               max: 60_000,
               unit: 'ms',
