@@ -7,7 +7,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { MetricsSink, STEADY_OPS_ENDPOINT } from '@steady/core';
+import { MetricsSink, STEADY_OPS_ENDPOINT, mirrorCounter } from '@steady/core';
 import type { IncomingMessage } from 'node:http';
 import { parseSingleEntityTag, type EntityTag } from './entity-tag';
 import {
@@ -357,9 +357,11 @@ export class EtagService implements OnModuleInit {
     const kinds: ValidatorKind[] = ['deep', 'shallow'];
     mirrorCounter(
       m,
-      'etag_conditional_requests_total',
-      'Requests with a conditional header (If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since) evaluated, by method and validator kind',
-      ['method', 'kind'],
+      {
+        name: 'etag_conditional_requests_total',
+        help: 'Requests with a conditional header (If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since) evaluated, by method and validator kind',
+        labelNames: ['method', 'kind'],
+      },
       () =>
         Object.entries(c.conditional).flatMap(([method, byKind]) =>
           kinds.map((kind): [Record<string, string>, number] => [{ method, kind }, byKind[kind]]),
@@ -367,72 +369,58 @@ export class EtagService implements OnModuleInit {
     );
     mirrorCounter(
       m,
-      'etag_not_modified_responses_total',
-      '304 Not Modified answers, by validator kind (deep ones never called the handler)',
-      ['kind'],
+      {
+        name: 'etag_not_modified_responses_total',
+        help: '304 Not Modified answers, by validator kind (deep ones never called the handler)',
+        labelNames: ['kind'],
+      },
       () => kinds.map((kind) => [{ kind }, c.notModified[kind]]),
     );
     mirrorCounter(
       m,
-      'etag_precondition_failed_responses_total',
-      '412 Precondition Failed answers (a stale If-Match, If-Unmodified-Since, or If-None-Match on a write), by validator kind',
-      ['kind'],
+      {
+        name: 'etag_precondition_failed_responses_total',
+        help: '412 Precondition Failed answers (a stale If-Match, If-Unmodified-Since, or If-None-Match on a write), by validator kind',
+        labelNames: ['kind'],
+      },
       () => kinds.map((kind) => [{ kind }, c.preconditionFailed[kind]]),
     );
     mirrorCounter(
       m,
-      'etag_precondition_required_responses_total',
-      '428 Precondition Required answers (a write without If-Match on a route that requires it)',
-      [],
-      () => [[{}, c.preconditionRequired]],
+      {
+        name: 'etag_precondition_required_responses_total',
+        help: '428 Precondition Required answers (a write without If-Match on a route that requires it)',
+      },
+      () => c.preconditionRequired,
     );
     mirrorCounter(
       m,
-      'etag_saved_bytes_total',
-      'Body bytes 304 answers did not send, by validator kind',
-      ['kind'],
+      {
+        name: 'etag_saved_bytes_total',
+        help: 'Body bytes 304 answers did not send, by validator kind',
+        labelNames: ['kind'],
+      },
       () => kinds.map((kind) => [{ kind }, c.savedBytes[kind]]),
     );
     mirrorCounter(
       m,
-      'etag_malformed_headers_total',
-      'Conditional headers that were malformed (treated as the RFC says: ignored or matching nothing), by header',
-      ['header'],
+      {
+        name: 'etag_malformed_headers_total',
+        help: 'Conditional headers that were malformed (treated as the RFC says: ignored or matching nothing), by header',
+        labelNames: ['header'],
+      },
       () => Object.entries(c.malformed).map(([header, n]) => [{ header }, n]),
     );
     mirrorCounter(
       m,
-      'etag_shallow_skipped_responses_total',
-      'Responses that got no shallow ETag because the body was larger than maxBodyBytes',
-      ['reason'],
+      {
+        name: 'etag_shallow_skipped_responses_total',
+        help: 'Responses that got no shallow ETag because the body was larger than maxBodyBytes',
+        labelNames: ['reason'],
+      },
       () => [[{ reason: 'too_large' }, c.tooLarge]],
     );
   }
-}
-
-/** A counter that, at scrape time, adds what a monotonic internal count grew by since the last scrape. */
-function mirrorCounter(
-  m: MetricsSink,
-  name: string,
-  help: string,
-  labelNames: string[],
-  read: () => Array<[Record<string, string>, number]>,
-): void {
-  const last = new Map<string, number>();
-  m.counter({
-    name,
-    help,
-    labelNames,
-    collect: (counter) => {
-      for (const [labels, n] of read()) {
-        const key = Object.values(labels).join('\u0000');
-        const delta = n - (last.get(key) ?? 0);
-        if (delta <= 0) continue;
-        last.set(key, n);
-        counter.inc(labelNames.length > 0 ? labels : undefined, delta);
-      }
-    },
-  });
 }
 
 function isBody(payload: unknown): payload is string | NodeJS.ArrayBufferView {

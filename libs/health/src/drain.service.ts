@@ -8,7 +8,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { InFlightTracker, MetricsSink } from '@steady/core';
+import { InFlightTracker, MetricsSink, mirrorCounter } from '@steady/core';
 import { DRAIN_STATES, STEADY_HEALTH_OPTIONS } from './health.constants';
 import type { ResolvedHealthOptions } from './health-options.interface';
 import type {
@@ -441,33 +441,21 @@ export class DrainService
       help: 'How long a drain waits for the load balancer to notice (from the lb options)',
       collect: (g) => g.set(undefined, this.options.lbWaitMs / 1000),
     });
-    const lastTriggers = new Map<string, number>();
-    m.counter({
-      name: 'drain_triggers_total',
-      help: 'Drain triggers by source; result=ignored for those that joined a drain under way',
-      labelNames: ['source', 'result'],
-      collect: (c) => {
-        for (const [key, n] of this.triggerCounts) {
-          const delta = n - (lastTriggers.get(key) ?? 0);
-          if (delta <= 0) continue;
-          const [source, result] = key.split('\u0000');
-          c.inc({ source: source!, result: result! }, delta);
-          lastTriggers.set(key, n);
-        }
+    mirrorCounter(
+      m,
+      {
+        name: 'drain_triggers_total',
+        help: 'Drain triggers by source; result=ignored for those that joined a drain under way',
+        labelNames: ['source', 'result'],
       },
-    });
-    const mirror = (name: string, help: string, read: () => number) => {
-      let last = 0;
-      m.counter({
-        name,
-        help,
-        collect: (c) => {
-          const n = read();
-          if (n > last) c.inc(undefined, n - last);
-          last = n;
-        },
-      });
-    };
+      () =>
+        [...this.triggerCounts].map(([key, n]) => {
+          const [source, result] = key.split('\u0000');
+          return [{ source: source!, result: result! }, n] as const;
+        }),
+    );
+    const mirror = (name: string, help: string, read: () => number) =>
+      mirrorCounter(m, { name, help }, read);
     mirror(
       'drain_refused_probes_total',
       'Readiness probes answered 503 during a drain',

@@ -10,6 +10,7 @@ import {
   InFlightTracker,
   MetricsSink,
   UtilisationMonitor,
+  mirrorCounter,
   type UtilisationSample,
 } from '@steady/core';
 import type { IncomingMessage } from 'node:http';
@@ -244,42 +245,35 @@ export class LoadSheddingService implements OnModuleInit, OnModuleDestroy {
   private registerMetrics(): void {
     const m = this.metrics;
     if (!m) return;
-    const mirror = (name: string, help: string, counts: Counts) => {
-      const last = new Map<string, number>();
-      m.counter({
-        name,
-        help,
-        labelNames: ['reason', 'priority'],
-        collect: (c) => {
-          for (const [key, n] of counts) {
-            const delta = n - (last.get(key) ?? 0);
-            if (delta <= 0) continue;
-            const [reason, priority] = key.split('\u0000');
-            c.inc({ reason, priority }, delta);
-            last.set(key, n);
-          }
-        },
+    const byReasonAndPriority = (counts: Counts) => () =>
+      [...counts].map(([key, n]) => {
+        const [reason, priority] = key.split('\u0000');
+        return [{ reason, priority }, n] as const;
       });
-    };
-    mirror(
-      'shed_requests_total',
-      'Requests rejected by load shedding, by reason and priority',
-      this.shedCounts,
-    );
-    mirror(
-      'shed_would_shed_requests_total',
-      'Requests shadow mode would have rejected (admitted), by reason and priority',
-      this.wouldShedCounts,
-    );
-    let lastAdmitted = 0;
-    m.counter({
-      name: 'shed_admitted_requests_total',
-      help: 'Requests load shedding admitted',
-      collect: (c) => {
-        if (this.admitted > lastAdmitted) c.inc(undefined, this.admitted - lastAdmitted);
-        lastAdmitted = this.admitted;
+    const labelNames = ['reason', 'priority'];
+    mirrorCounter(
+      m,
+      {
+        name: 'shed_requests_total',
+        help: 'Requests rejected by load shedding, by reason and priority',
+        labelNames,
       },
-    });
+      byReasonAndPriority(this.shedCounts),
+    );
+    mirrorCounter(
+      m,
+      {
+        name: 'shed_would_shed_requests_total',
+        help: 'Requests shadow mode would have rejected (admitted), by reason and priority',
+        labelNames,
+      },
+      byReasonAndPriority(this.wouldShedCounts),
+    );
+    mirrorCounter(
+      m,
+      { name: 'shed_admitted_requests_total', help: 'Requests load shedding admitted' },
+      () => this.admitted,
+    );
     m.gauge({
       name: 'shed_max_in_flight_requests',
       help: 'The in-flight limit (maxInFlight)',

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Optional, type OnModuleInit } from '@nestjs/common';
-import { InFlightTracker, UtilisationMonitor } from '@steady/core';
+import { InFlightTracker, UtilisationMonitor, mirrorCounter } from '@steady/core';
 import { STEADY_METRICS_OPTIONS } from './metrics.constants';
 import type { ResolvedMetricsOptions } from './metrics-options.interface';
 import { MetricsService } from './metrics.service';
@@ -36,14 +36,15 @@ export class CoreMetricsCollector implements OnModuleInit {
     });
     mirrorCounter(
       m,
-      'requests_started_total',
-      'HTTP requests counted by the in-flight tracker',
+      { name: 'requests_started_total', help: 'HTTP requests counted by the in-flight tracker' },
       () => tracker.startedTotal,
     );
     mirrorCounter(
       m,
-      'requests_aborted_total',
-      'HTTP requests whose response closed before it finished (client abort, socket timeout or error)',
+      {
+        name: 'requests_aborted_total',
+        help: 'HTTP requests whose response closed before it finished (client abort, socket timeout or error)',
+      },
       () => tracker.abortedTotal,
     );
     m.gauge({
@@ -80,17 +81,4 @@ export class CoreMetricsCollector implements OnModuleInit {
       collect: (g) => g.set(undefined, monitor.snapshot().heap.limit),
     });
   }
-}
-
-function mirrorCounter(m: MetricsService, name: string, help: string, read: () => number): void {
-  let last = 0;
-  m.counter({
-    name,
-    help,
-    collect: (c) => {
-      const now = read();
-      if (now > last) c.inc(undefined, now - last);
-      last = now;
-    },
-  });
 }

@@ -6,7 +6,7 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { MetricsSink } from '@steady/core';
+import { MetricsSink, mirrorCounter } from '@steady/core';
 import type { IncomingMessage } from 'node:http';
 import { Subject, type Observable } from 'rxjs';
 import WebSocket from 'ws';
@@ -464,16 +464,14 @@ export class WsBackpressureService implements OnModuleInit, OnApplicationShutdow
           ['unwritable', this.writabilityCounts.unwritable],
         ]),
     );
-    let lastCoalesced = 0;
-    m.counter({
-      name: 'ws_coalesced_messages_total',
-      help: 'Messages replaced by a newer one with the same coalesce key before they were sent',
-      collect: (c) => {
-        if (this.coalescedTotal > lastCoalesced)
-          c.inc(undefined, this.coalescedTotal - lastCoalesced);
-        lastCoalesced = this.coalescedTotal;
+    mirrorCounter(
+      this.metrics,
+      {
+        name: 'ws_coalesced_messages_total',
+        help: 'Messages replaced by a newer one with the same coalesce key before they were sent',
       },
-    });
+      () => this.coalescedTotal,
+    );
   }
 
   private mirror(
@@ -482,21 +480,9 @@ export class WsBackpressureService implements OnModuleInit, OnApplicationShutdow
     label: string,
     counts: () => ReadonlyMap<string | number, number>,
   ): void {
-    const last = new Map<string, number>();
-    this.metrics?.counter({
-      name,
-      help,
-      labelNames: [label],
-      collect: (c) => {
-        for (const [key, n] of counts()) {
-          const k = String(key);
-          const delta = n - (last.get(k) ?? 0);
-          if (delta <= 0) continue;
-          c.inc({ [label]: k }, delta);
-          last.set(k, n);
-        }
-      },
-    });
+    mirrorCounter(this.metrics, { name, help, labelNames: [label] }, () =>
+      [...counts()].map(([key, n]) => [{ [label]: String(key) }, n] as const),
+    );
   }
 }
 
