@@ -268,6 +268,56 @@ describe.each(ADAPTERS)('@steady/load-shedding (%s)', (adapter: AdapterName) => 
     });
   });
 
+  describe('per-priority accounting: lower priorities do not crowd out higher ones', () => {
+    let t: TestApp;
+    afterAll(async () => {
+      t?.app.get(Gate).releaseAll();
+      await t?.close();
+    });
+
+    it('judges critical traffic without the sheddable and normal requests in flight', async () => {
+      t = await createTestApp(
+        adapter,
+        shedApp({ maxInFlight: 10, inFlight: { soft: 0.5, hard: 1 }, criticalReserve: 0 }),
+      );
+      const tracker = t.app.get(InFlightTracker);
+      // Only a shed probability of 1 rejects, so the walk below is deterministic.
+      (t.app.get(LoadSheddingService) as unknown as { random: () => number }).random = () => 0.999;
+      const held: Array<Promise<number>> = [];
+      const hold = async (priority: string) => {
+        const before = tracker.startedTotal + tracker.rejectedTotal;
+        const status = request(t.url)
+          .get('/slow')
+          .set('x-steady-priority', priority)
+          .then((r) => r.status);
+        await until(() => tracker.startedTotal + tracker.rejectedTotal > before);
+        held.push(status);
+        return tracker.rejectedTotal;
+      };
+      for (let i = 0; i < 5; i++) await hold('normal'); // below the soft threshold: calm, untagged
+      expect(tracker.inFlight).toBe(5);
+      // sheddable: shed with probability 2 x level, judged by everything in flight: in at 5, 6, 7; out at 8
+      for (let i = 0; i < 4; i++) await hold('sheddable');
+      expect([tracker.inFlight, tracker.inFlightOf('sheddable')]).toEqual([8, 3]);
+      // normal: judged without the 3 sheddable ones, so 5 more get in before its level reaches 1
+      for (let i = 0; i < 6; i++) await hold('normal');
+      expect([tracker.inFlight, tracker.inFlightOf('normal')]).toEqual([13, 5]);
+      // at 13 in flight (130 % of maxInFlight) a critical request still gets in: only 5 are not lower-priority
+      await request(t.url).get('/critical').expect(200);
+      await request(t.url).get('/work').set('x-steady-priority', 'normal').expect(429);
+      await request(t.url).get('/work').set('x-steady-priority', 'sheddable').expect(429);
+      const metrics = await request(t.url).get('/metrics').expect(200);
+      expect(metrics.text).toContain('steady_shed_in_flight_requests{priority="sheddable"} 3');
+      expect(metrics.text).toContain('steady_shed_in_flight_requests{priority="normal"} 5');
+      t.app.get(Gate).releaseAll();
+      const statuses = await Promise.all(held);
+      expect(statuses.filter((s) => s === 200)).toHaveLength(13);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(2);
+      await until(() => tracker.inFlight === 0);
+      expect([tracker.inFlightOf('sheddable'), tracker.inFlightOf('normal')]).toEqual([0, 0]);
+    });
+  });
+
   describe('guard mode (global: false)', () => {
     let t: TestApp;
     let release: () => Promise<number[]>;

@@ -34,6 +34,29 @@ describe('InFlightTracker', () => {
     expect([t.startedTotal, t.completedTotal, t.abortedTotal]).toEqual([2, 2, 1]);
   });
 
+  it('breaks the count down by class: tagged before or while in flight, moved, released once', () => {
+    const t = new InFlightTracker();
+    const a = fakeExchange();
+    const b = fakeExchange();
+    const c = fakeExchange();
+    t.classify(a.req, 'sheddable'); // before it is counted (the admission hook's case)
+    t.track(a.req, a.res);
+    t.track(b.req, b.res);
+    t.classify(b.req, 'normal'); // while in flight (a guard's case)
+    t.track(c.req, c.res); // untagged: in no class
+    expect([t.inFlight, t.inFlightOf('sheddable'), t.inFlightOf('normal')]).toEqual([3, 1, 1]);
+    t.classify(b.req, 'sheddable');
+    expect([t.inFlightOf('sheddable'), t.inFlightOf('normal')]).toEqual([2, 0]);
+    a.res.emit('close');
+    a.res.emit('close');
+    expect(t.inFlightOf('sheddable')).toBe(1);
+    b.res.emit('close');
+    t.classify(b.req, 'critical'); // released: nothing to move
+    expect([t.inFlightOf('sheddable'), t.inFlightOf('critical'), t.inFlight]).toEqual([0, 0, 1]);
+    c.res.emit('close');
+    expect(t.inFlight).toBe(0);
+  });
+
   it('records start times per request and lists the oldest first', () => {
     const t = new InFlightTracker();
     const a = fakeExchange('/a');

@@ -3,8 +3,10 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 
 const ATTACHED = Symbol.for('steady.inFlight.attached');
 const START = Symbol.for('steady.inFlight.start');
+const CLASS = Symbol.for('steady.inFlight.class');
+const LIVE = Symbol.for('steady.inFlight.live');
 
-type TrackedRequest = IncomingMessage & { [START]?: number };
+type TrackedRequest = IncomingMessage & { [START]?: number; [CLASS]?: string; [LIVE]?: boolean };
 /** What the tracker keeps per request in flight: the public view plus the response (for `Connection: close`). */
 interface Entry extends InFlightRequest {
   readonly req: IncomingMessage;
@@ -60,10 +62,34 @@ export class InFlightTracker {
   private completed = 0;
   private aborted = 0;
   private peak = 0;
+  private readonly classes = new Map<string, number>();
 
   /** Requests currently in flight. */
   get inFlight(): number {
     return this.requests.size;
+  }
+
+  /**
+   * Requests in flight that were tagged with `cls` by {@link classify} — a breakdown of {@link inFlight}, not a
+   * second count (e.g. load shedding's priorities). Untagged requests are in no class.
+   */
+  inFlightOf(cls: string): number {
+    return this.classes.get(cls) ?? 0;
+  }
+
+  /**
+   * Tags a request with a class until it is released. May be called before the request is counted (from the
+   * admission hook) or while it is in flight (from a guard); tagging again moves it to the new class. Tagging a
+   * released request does nothing.
+   */
+  classify(req: IncomingMessage, cls: string): void {
+    const tracked = req as TrackedRequest;
+    const previous = tracked[CLASS];
+    if (previous === cls) return;
+    tracked[CLASS] = cls;
+    if (tracked[LIVE] !== true) return; // counted (or not) when tracked
+    if (previous !== undefined) this.classes.set(previous, (this.classes.get(previous) ?? 1) - 1);
+    this.classes.set(cls, (this.classes.get(cls) ?? 0) + 1);
   }
 
   /** Requests counted since start-up (monotonic). */
@@ -195,6 +221,9 @@ export class InFlightTracker {
     if (tracked[START] !== undefined) return;
     const startedAt = performance.now();
     tracked[START] = startedAt;
+    tracked[LIVE] = true;
+    const initial = tracked[CLASS];
+    if (initial !== undefined) this.classes.set(initial, (this.classes.get(initial) ?? 0) + 1);
     const id = this.nextId++;
     this.requests.set(id, { startedAt, method: req.method, url: req.url, req, res });
     if (this.connectionClose) markConnectionClose(req, res);
@@ -204,6 +233,9 @@ export class InFlightTracker {
     const release = () => {
       if (released) return;
       released = true;
+      tracked[LIVE] = false;
+      const cls = tracked[CLASS];
+      if (cls !== undefined) this.classes.set(cls, (this.classes.get(cls) ?? 1) - 1);
       this.requests.delete(id);
       this.completed++;
       if (!res.writableFinished) this.aborted++;

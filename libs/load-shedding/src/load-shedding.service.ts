@@ -137,22 +137,23 @@ export class LoadSheddingService implements OnModuleInit, OnModuleDestroy {
   check(req: IncomingMessage, route?: ShedRouteOptions): ShedVerdict {
     if (!this.enabled) return ADMIT;
     if (this.admitIfCalm()) return ADMIT;
-    const inFlight = this.tracker.inFlight;
     if (this.options.bypass?.(req)) {
       this.policy.countCalm();
       this.admitted++;
       return ADMIT;
     }
     const priority = this.resolvePriority(req, route);
-    const decision = this.policy.decide(priority, inFlight, this.random());
+    const decision = this.policy.decide(priority, this.inFlightFor(priority), this.random());
     if (!decision.shed) {
       this.admitted++;
+      this.tracker.classify(req, priority);
       return { shed: false, wouldShed: false, reason: undefined, priority };
     }
     const reason = decision.reason ?? 'in_flight';
     const key = `${reason}\u0000${priority}`;
     if (this.shadow) {
       this.admitted++;
+      this.tracker.classify(req, priority);
       this.wouldShed++;
       this.wouldShedCounts.set(key, (this.wouldShedCounts.get(key) ?? 0) + 1);
       this.logShadow(reason, priority);
@@ -198,6 +199,24 @@ export class LoadSheddingService implements OnModuleInit, OnModuleDestroy {
       shedTotal: this.shed,
       wouldShedTotal: this.wouldShed,
     };
+  }
+
+  /**
+   * The in-flight count a request of `priority` is judged by: everything in flight except the requests known to
+   * be of a lower priority. So sheddable traffic never uses up the room critical traffic is judged by, and
+   * critical traffic is shed only when critical (and untagged) work alone fills the band. Requests admitted on
+   * the calm fast path carry no priority and count against every class.
+   */
+  protected inFlightFor(priority: Priority): number {
+    const t = this.tracker;
+    switch (priority) {
+      case 'sheddable':
+        return t.inFlight;
+      case 'normal':
+        return t.inFlight - t.inFlightOf('sheddable');
+      case 'critical':
+        return t.inFlight - t.inFlightOf('sheddable') - t.inFlightOf('normal');
+    }
   }
 
   /** Priority of a request: the resolver, else the route's `@Shed({ priority })`, else the header, else the default. */
@@ -283,6 +302,14 @@ export class LoadSheddingService implements OnModuleInit, OnModuleDestroy {
       name: 'shed_in_flight_utilization_ratio',
       help: 'Requests in flight / maxInFlight (the seed rule sheds from 0.85)',
       collect: (g) => g.set(undefined, this.tracker.inFlight / this.options.maxInFlight),
+    });
+    m.gauge({
+      name: 'shed_in_flight_requests',
+      help: 'Requests in flight by the priority they were admitted with under pressure (calm-path requests carry none)',
+      labelNames: ['priority'],
+      collect: (g) => {
+        for (const p of PRIORITIES) g.set({ priority: p }, this.tracker.inFlightOf(p));
+      },
     });
     m.gauge({
       name: 'shed_admit_ratio',
