@@ -1,0 +1,239 @@
+/**
+ * The seed's incident, end to end: instance A runs with `--max-old-space-size=128` and leaks while it is served,
+ * behind a real strict HAProxy (`retries 0`, `retry-on none`) with a healthy instance B, under 16 keep-alive clients.
+ * The OOM guard must act before V8 aborts (134) or the kernel kills (137): out of rotation within 500 ms of the
+ * threshold crossing, 0 failed client requests, a non-empty snapshot (or a report saying why it was skipped), a
+ * report without environment values, exit code 70. Children run the TypeScript fixture through SWC
+ * (test/fixtures/oom-register.cjs), so no build step; snapshots and reports go to a temp dir removed afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { outputTail, spawnManaged, type ManagedChild } from './support/children';
+import { getFreePort, LOOPBACK } from './support/free-port';
+import { SRV_OP, startHaproxy, type HaproxyHandle } from './support/haproxy';
+import { failures, runKeepAliveLoad, type LoadResult } from './support/keep-alive-load';
+import { ADAPTERS, type AdapterName } from './support/nest-app';
+
+const root = resolve(__dirname, '..');
+const REGISTER = resolve(root, 'test/fixtures/oom-register.cjs');
+const APP = resolve(root, 'test/fixtures/oom-app.ts');
+const READY = '/health/ready';
+/** HAProxy checks every 100 ms, 2 failures mark a server down (as in the health e2e). */
+const CHECK = { inter: 100, fastinter: 100, fall: 2, rise: 2 };
+/** ~20 MiB at start, the action at 70 % of 128 MiB ≈ 90 MiB: ~7 s of leaking at 10 MiB/s. */
+const LEAK_MIB_PER_S = 10;
+const LOAD_MS = 13_000;
+const HARD_DEADLINE_MS = 40_000;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+interface Fixture {
+  child: ManagedChild;
+  port: number;
+}
+
+async function startFixture(
+  name: string,
+  adapter: AdapterName,
+  env: Record<string, string>,
+  nodeFlags: string[],
+): Promise<Fixture> {
+  const port = await getFreePort();
+  const child = await spawnManaged(name, process.execPath, [...nodeFlags, '-r', REGISTER, APP], {
+    cwd: root,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: LOOPBACK,
+      STEADY_ADAPTER: adapter,
+      DRAIN_LB_FALL: String(CHECK.fall),
+      DRAIN_LB_INTERVAL_MS: String(CHECK.fastinter),
+      DRAIN_LB_MARGIN_MS: '100',
+      DRAIN_LB_PROBES: String(CHECK.fall),
+      OOM_HARD_DEADLINE_MS: String(HARD_DEADLINE_MS),
+      NO_COLOR: '1',
+      ...env,
+    },
+    tailBytes: 64 * 1024,
+  });
+  const end = performance.now() + 30_000;
+  while (!child.output().includes('oom fixture listening')) {
+    if (child.exitInfo()) throw new Error(`${name} exited:\n${outputTail(child, 60)}`);
+    if (performance.now() > end) throw new Error(`${name} did not start:\n${outputTail(child)}`);
+    await sleep(20);
+  }
+  return { child, port };
+}
+
+/**
+ * Polls HAProxy's runtime API every 10 ms until `server` is out of rotation (not running, or drain/maint); returns
+ * `Date.now()` of the first poll that saw it. Bounded.
+ */
+async function outOfRotationAt(
+  haproxy: HaproxyHandle,
+  server: string,
+  timeoutMs: number,
+): Promise<number> {
+  const end = performance.now() + timeoutMs;
+  while (performance.now() < end) {
+    const row = (await haproxy.serversState()).find((r) => r.serverName === server);
+    if (row && (row.opState !== SRV_OP.RUNNING || row.adminState !== 0)) return Date.now();
+    await sleep(10);
+  }
+  throw new Error(`${server} still in rotation after ${timeoutMs} ms`);
+}
+
+function describeLoad(r: LoadResult, haproxy: HaproxyHandle, a: Fixture): string {
+  return (
+    `${JSON.stringify(r)}\nhaproxy:\n${haproxy.output().slice(-3000)}\n` +
+    `instance a:\n${outputTail(a.child, 40)}`
+  );
+}
+
+describe.each(ADAPTERS)(
+  'OOM guard: a leak under --max-old-space-size=128 behind a real strict HAProxy (%s)',
+  (adapter) => {
+    let dir: string | undefined;
+    let haproxy: HaproxyHandle | undefined;
+    const children: ManagedChild[] = [];
+
+    afterEach(async () => {
+      await haproxy?.stop();
+      await Promise.all(children.map((c) => c.stop({ killAfterMs: 2_000 })));
+      children.length = 0;
+      if (dir) await rm(dir, { recursive: true, force: true });
+      haproxy = dir = undefined;
+    });
+
+    it('drains within 500 ms of the crossing, 0 failed requests, snapshot + redacted report, exit 70', async () => {
+      dir = await mkdtemp(join(tmpdir(), 'steady-oom-e2e-'));
+      const secret = `oom-e2e-secret-${randomBytes(12).toString('hex')}`;
+      const a = await startFixture(
+        'oom-a',
+        adapter,
+        {
+          OOM_DIR: dir,
+          OOM_LEAK_MIB_PER_S: String(LEAK_MIB_PER_S),
+          OOM_E2E_SECRET: secret,
+        },
+        ['--max-old-space-size=128'],
+      );
+      children.push(a.child);
+      const bDir = join(dir, 'b');
+      await import('node:fs/promises').then((fs) => fs.mkdir(bDir));
+      const b = await startFixture(
+        'oom-b',
+        adapter,
+        { OOM_DIR: bDir, OOM_LEAK_MIB_PER_S: '0' },
+        [],
+      );
+      children.push(b.child);
+      haproxy = await startHaproxy({
+        backends: [
+          { name: 'a', host: LOOPBACK, port: a.port },
+          { name: 'b', host: LOOPBACK, port: b.port },
+        ],
+        httpCheck: { path: READY },
+        defaultCheck: CHECK,
+        extra: {
+          backend: ['http-response set-header x-served-by %s'],
+          defaults: ['option httplog', 'option dontlog-normal'],
+        },
+        logLevel: 'info',
+      });
+      const startedAt = performance.now();
+      const load = runKeepAliveLoad({
+        url: `${haproxy.url}/work`,
+        clients: 16,
+        durationMs: LOAD_MS,
+        tagHeader: 'x-served-by',
+      });
+      const outAt = await outOfRotationAt(haproxy, 'a', LOAD_MS);
+      const outAfterMs = performance.now() - startedAt;
+      const exit = await Promise.race([
+        a.child.exited,
+        sleep(HARD_DEADLINE_MS + 5_000).then(() => 'timeout' as const),
+      ]);
+      const exitAfterMs = performance.now() - startedAt;
+      const result = await load;
+      const out = a.child.output();
+
+      // no V8 abort (134), no SIGKILL (137): the guard's own exit code
+      expect(exit, outputTail(a.child, 60)).toEqual({ code: 70, signal: null });
+      expect(failures(result), describeLoad(result, haproxy, a)).toBe(0);
+      expect(result.byTag.a, 'a served before the action').toBeGreaterThan(0);
+      expect(result.byTag.b, describeLoad(result, haproxy, a)).toBeGreaterThan(0);
+
+      const files = await readdir(dir);
+      expect(
+        files.filter((f) => f.endsWith('.tmp')),
+        'no temp file left behind',
+      ).toEqual([]);
+      const reports = files.filter((f) => /^oom-report-.*\.json$/.test(f));
+      expect(reports, `${files.join(', ')}\n${outputTail(a.child, 40)}`).toHaveLength(1);
+      const reportText = await readFile(join(dir, reports[0]!), 'utf8');
+      expect(reportText.includes(secret), 'an environment value in the report').toBe(false);
+      const report = JSON.parse(reportText) as {
+        environmentVariables: Record<string, unknown>;
+        header: { processId: number };
+        steadyOomGuard: {
+          cause: {
+            kind: string;
+            ratio: number;
+            crossedAtEpochMs: number;
+            reading: { source: string };
+          };
+          snapshot: {
+            result: string;
+            path?: string;
+            bytes?: number;
+            reason?: string;
+            durationMs: number;
+          };
+          stepsMs: Record<string, number>;
+          drain: {
+            refusedProbes: number;
+            forcedRequests: number;
+            durations: Record<string, number>;
+          };
+        };
+      };
+      expect(Object.keys(report.environmentVariables)).toEqual(['redacted']);
+      expect(report.header.processId).toBe(a.child.pid);
+      const g = report.steadyOomGuard;
+      expect(g.cause.kind).toBe('old_gen');
+      expect(g.cause.ratio).toBeGreaterThanOrEqual(0.7);
+      expect(g.drain.forcedRequests).toBe(0);
+
+      const snapshots = files.filter((f) => f.endsWith('.heapsnapshot'));
+      if (g.snapshot.result === 'written') {
+        expect(snapshots).toHaveLength(1);
+        const size = (await stat(join(dir, snapshots[0]!))).size;
+        expect(size).toBeGreaterThan(1024 * 1024);
+        expect(size).toBe(g.snapshot.bytes);
+        const head = (await readFile(join(dir, snapshots[0]!))).subarray(0, 64).toString('utf8');
+        expect(head).toMatch(/^\{"snapshot":\{"meta":/);
+      } else {
+        // skipped only with a reason in the report (headroom or time)
+        expect(g.snapshot.result, JSON.stringify(g.snapshot)).toBe('skipped');
+        expect(g.snapshot.reason).toMatch(/not enough (memory|time)/);
+        expect(snapshots).toEqual([]);
+      }
+
+      const outOfRotationMs = outAt - g.cause.crossedAtEpochMs;
+      // measured for docs/oom-guard.md
+      console.log(
+        `[oom-e2e ${adapter}] crossing ${(g.cause.ratio * 100).toFixed(1)} % (${g.cause.reading.source}) ` +
+          `→ out of rotation ${outOfRotationMs} ms; drain ${Math.round(g.stepsMs.drain ?? -1)} ms ` +
+          `(lb ${Math.round(g.drain.durations.lbWait ?? -1)}, in-flight ${Math.round(g.drain.durations.inFlightWait ?? -1)}, ` +
+          `shutdown ${Math.round(g.drain.durations.shutdown ?? -1)}); snapshot ${g.snapshot.result} ` +
+          `${Math.round((g.snapshot.bytes ?? 0) / 1048576)} MiB in ${Math.round(g.snapshot.durationMs)} ms; ` +
+          `report ${Math.round(g.stepsMs.report ?? -1)} ms; out at +${Math.round(outAfterMs)} ms, exit at ` +
+          `+${Math.round(exitAfterMs)} ms; ${result.ok} OK (a ${result.byTag.a}, b ${result.byTag.b}), ${failures(result)} failed`,
+      );
+      expect(outOfRotationMs, out.slice(-4000)).toBeLessThanOrEqual(500);
+      expect(outOfRotationMs).toBeGreaterThanOrEqual(0);
+    }, 90_000);
+  },
+);
