@@ -71,7 +71,10 @@ export function times(n: number, x: number): number[] {
 export function scenario(
   durationMs: number,
   stepMs: number,
-  build: (t: number) => { core?: Partial<CoreWindowStats> | null; metrics?: Record<string, MetricFamily> },
+  build: (t: number) => {
+    core?: Partial<CoreWindowStats> | null;
+    metrics?: Record<string, MetricFamily>;
+  },
   start = 1_700_000_000_000,
 ): ExplainSnapshot[] {
   const out: ExplainSnapshot[] = [];

@@ -170,9 +170,11 @@ export function explainContext(
   const first = snapshots[0]!;
   const last = snapshots[snapshots.length - 1]!;
   let pivotIndex = 0;
+  let found = false;
   for (let i = snapshots.length - 1; i >= 0; i--) {
     if (snapshots[i]!.at <= last.at - t.recentMs) {
       pivotIndex = i;
+      found = true;
       break;
     }
   }
@@ -190,8 +192,7 @@ export function explainContext(
     recentSeconds: Math.max((last.at - pivot.at) / 1000, 0),
     earlierSeconds: Math.max((pivot.at - first.at) / 1000, 0),
     coreRecent: combineCore(recent),
-    coreEarlier:
-      pivotIndex > 0 || recent.length < snapshots.length ? combineCore(earlier) : undefined,
+    coreEarlier: found ? combineCore(earlier) : undefined,
     capacity: shedMax && shedMax > 0 ? shedMax : t.maxInFlight,
     capacitySource: shedMax && shedMax > 0 ? 'maxInFlight of load shedding' : 'explain maxInFlight',
   };
@@ -201,7 +202,7 @@ export function explainContext(
 
 const pct = (x: number) => `${Math.round(x * 100)} %`;
 const num = (x: number) =>
-  x >= 100 ? String(Math.round(x)) : x >= 10 ? x.toFixed(1).replace(/\.0$/, '') : x.toFixed(2);
+  x >= 100 ? String(Math.round(x)) : String(Number(x.toFixed(x >= 10 ? 1 : 2)));
 const secs = (x: number) => (x >= 1 ? `${num(x)} s` : `${Math.round(x * 1000)} ms`);
 const rate = (x: number) => `${num(x)}/s`;
 function bytes(x: number): string {
