@@ -5,7 +5,8 @@ import {
   OomGuardConfigurableModule,
   STEADY_OOM_GUARD_RAW_OPTIONS,
 } from './oom-guard-module-definition';
-import type { OomGuardModuleOptions } from './oom-guard-options.interface';
+import type { OomGuardModuleOptions, ResolvedOomGuardOptions } from './oom-guard-options.interface';
+import { MemoryReader } from './memory.reader';
 import { resolveOomGuardOptions } from './oom-guard-options.validation';
 import { OomGuardService } from './oom-guard.service';
 
@@ -34,9 +35,14 @@ import { OomGuardService } from './oom-guard.service';
       useFactory: (raw?: OomGuardModuleOptions) => resolveOomGuardOptions(raw ?? {}),
       inject: [{ token: STEADY_OOM_GUARD_RAW_OPTIONS, optional: true }],
     },
+    {
+      provide: MemoryReader,
+      useFactory: (options: ResolvedOomGuardOptions) => new MemoryReader(options),
+      inject: [STEADY_OOM_GUARD_OPTIONS],
+    },
     OomGuardService,
   ],
-  exports: [STEADY_OOM_GUARD_OPTIONS, OomGuardService],
+  exports: [STEADY_OOM_GUARD_OPTIONS, OomGuardService, MemoryReader],
 })
 export class OomGuardModule extends OomGuardConfigurableModule {
   /** Every option has a default, so `forRoot()` is enough. */

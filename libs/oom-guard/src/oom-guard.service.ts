@@ -92,7 +92,6 @@ export interface OomCause {
 @Injectable()
 export class OomGuardService implements OnModuleInit, OnApplicationShutdown {
   protected readonly logger = new Logger('OomGuard');
-  protected readonly reader: MemoryReader;
   protected readonly trigger: MemoryTrigger;
   private readonly events = new EventEmitter();
   private readonly lastWordsHooks = new Set<(info: OomLastWords) => void | Promise<void>>();
@@ -113,11 +112,11 @@ export class OomGuardService implements OnModuleInit, OnApplicationShutdown {
   constructor(
     @Inject(STEADY_OOM_GUARD_OPTIONS) readonly options: ResolvedOomGuardOptions,
     protected readonly monitor: UtilisationMonitor,
+    protected readonly reader: MemoryReader,
     @Optional() protected readonly drain?: DrainService,
     @Optional() @Inject(MetricsSink) protected readonly metrics?: MetricsSink,
   ) {
     this.events.setMaxListeners(0);
-    this.reader = new MemoryReader(options);
     this.trigger = new MemoryTrigger(options);
   }
 
