@@ -14,6 +14,7 @@ import { MetricsModule } from '@steady/metrics';
 import { WsBackpressureModule } from '@steady/ws-backpressure';
 import { MailModule } from './mail/mail.module';
 import { NotificationsModule } from './notifications/notifications.module';
+import { SampleOomModule } from './oom/sample-oom.module';
 import { SAMPLE_CONFIG, type SampleConfig } from './sample.config';
 
 /**
@@ -69,6 +70,8 @@ export class AppModule implements OnApplicationShutdown {
         EtagModule.forRoot({ cacheControl: { private: true, maxAge: 0, mustRevalidate: true } }),
         MailModule,
         NotificationsModule,
+        // memory: drain, snapshot, report and exit 70 before V8 aborts (OOM_* variables, docs/oom-guard.md)
+        SampleOomModule.forRoot(),
       ],
       providers: [
         { provide: SAMPLE_CONFIG, useValue: config },
