@@ -210,6 +210,9 @@ describe('InFlightTracker', () => {
       expect(await holding).toEqual({ connection: 'close', body: 'late' });
       expect((await get('/')).connection).toBe('close'); // a new connection, marked on arrival
       expect(await t.waitForIdle(1_000)).toBe(true);
+      // two connections were accepted (the keep-alive one carried '/' and '/hold', then closed; then a new one)
+      for (let i = 0; i < 100 && t.connections > 0; i++) await new Promise((r) => setTimeout(r, 5));
+      expect([t.connectionsTotal, t.connections]).toEqual([2, 0]);
     } finally {
       agent.destroy();
       server.closeAllConnections();

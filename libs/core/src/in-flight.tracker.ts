@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 
 const ATTACHED = Symbol.for('steady.inFlight.attached');
 const START = Symbol.for('steady.inFlight.start');
@@ -51,7 +52,11 @@ export class InFlightTracker {
   private readonly requests = new Map<number, Entry>();
   private readonly servers = new Map<
     AttachableServer,
-    { dispatch: RequestListener; framework: RequestListener[] }
+    {
+      dispatch: RequestListener;
+      framework: RequestListener[];
+      connection: (socket: Socket) => void;
+    }
   >();
   private admission: AdmissionHook | undefined;
   private connectionClose = false;
@@ -62,7 +67,23 @@ export class InFlightTracker {
   private completed = 0;
   private aborted = 0;
   private peak = 0;
+  private openConnections = 0;
+  private acceptedConnections = 0;
   private readonly classes = new Map<string, number>();
+
+  /** Client connections open now on the attached servers. */
+  get connections(): number {
+    return this.openConnections;
+  }
+
+  /**
+   * Connections accepted since start-up (monotonic). Its rate is a backlog signal: HTTP/1.1 clients open a new
+   * connection when all of theirs are waiting, so a saturated server that keeps being handed new connections has
+   * work queueing in front of it; a closed loop (a fixed client pool, a proxy's maxconn) opens none.
+   */
+  get connectionsTotal(): number {
+    return this.acceptedConnections;
+  }
 
   /** Requests currently in flight. */
   get inFlight(): number {
@@ -154,9 +175,15 @@ export class InFlightTracker {
       this.track(req, res);
       for (const l of framework) l.call(server, req, res);
     };
+    const connection = (socket: Socket) => {
+      this.openConnections++;
+      this.acceptedConnections++;
+      socket.once('close', () => this.openConnections--);
+    };
     server.on('request', dispatch);
+    server.on('connection', connection);
     server[ATTACHED] = this;
-    this.servers.set(server, { dispatch, framework });
+    this.servers.set(server, { dispatch, framework, connection });
   }
 
   /** Stops counting new requests of `server` and gives the framework its listeners back. */
@@ -164,6 +191,7 @@ export class InFlightTracker {
     const entry = this.servers.get(server);
     if (!entry) return;
     server.removeListener('request', entry.dispatch);
+    server.removeListener('connection', entry.connection);
     for (const l of entry.framework) server.on('request', l);
     delete server[ATTACHED];
     this.servers.delete(server);

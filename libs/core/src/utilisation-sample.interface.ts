@@ -39,6 +39,10 @@ export interface UtilisationSample {
   readonly rejectionRate: number;
   /** Requests released during the interval, per second. */
   readonly completionRate: number;
+  /** Client connections open on the attached servers when the sample was taken. */
+  readonly connections: number;
+  /** Connections accepted during the interval, per second. */
+  readonly connectionRate: number;
   /** Event-loop utilisation over the interval, 0..1 (`performance.eventLoopUtilization`). */
   readonly elu: number;
   /** Process CPU time over the interval as a fraction of one core (user + system); can exceed 1. */

@@ -50,6 +50,7 @@ export class UtilisationMonitor implements OnModuleInit, OnApplicationShutdown {
   private lastStarted: number;
   private lastCompleted: number;
   private lastRejected: number;
+  private lastAccepted: number;
   private latest: UtilisationSample;
 
   constructor(
@@ -63,6 +64,7 @@ export class UtilisationMonitor implements OnModuleInit, OnApplicationShutdown {
     this.lastStarted = tracker.startedTotal;
     this.lastCompleted = tracker.completedTotal;
     this.lastRejected = tracker.rejectedTotal;
+    this.lastAccepted = tracker.connectionsTotal;
     this.delayWindowStart = this.lastAt;
     this.latest = this.read(this.lastAt);
   }
@@ -148,6 +150,7 @@ export class UtilisationMonitor implements OnModuleInit, OnApplicationShutdown {
     const started = this.tracker.startedTotal;
     const completed = this.tracker.completedTotal;
     const rejected = this.tracker.rejectedTotal;
+    const accepted = this.tracker.connectionsTotal;
     const perSecond = 1000 / intervalMs;
     const sample: UtilisationSample = {
       at: Date.now(),
@@ -157,6 +160,8 @@ export class UtilisationMonitor implements OnModuleInit, OnApplicationShutdown {
       arrivalRate: (started - this.lastStarted + rejected - this.lastRejected) * perSecond,
       rejectionRate: (rejected - this.lastRejected) * perSecond,
       completionRate: (completed - this.lastCompleted) * perSecond,
+      connections: this.tracker.connections,
+      connectionRate: (accepted - this.lastAccepted) * perSecond,
       elu: clamp01(elu.utilization),
       cpu: (cpuDelta.user + cpuDelta.system) / 1000 / intervalMs,
       eventLoopDelay: withoutCount(this.readDelay()),
@@ -168,6 +173,7 @@ export class UtilisationMonitor implements OnModuleInit, OnApplicationShutdown {
     this.lastStarted = started;
     this.lastCompleted = completed;
     this.lastRejected = rejected;
+    this.lastAccepted = accepted;
     return sample;
   }
 
