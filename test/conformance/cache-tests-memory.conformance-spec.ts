@@ -1,6 +1,13 @@
 import { HttpClientModule, HttpClient } from '@steady/http-client';
 import { Test } from '@nestjs/testing';
-import { readBaseline, regressedIds, regressions, runConformance, writeRun, type ConformanceRun } from './cache-tests.harness';
+import {
+  readBaseline,
+  regressedIds,
+  regressions,
+  runConformance,
+  writeRun,
+  type ConformanceRun,
+} from './cache-tests.harness';
 
 describe('cache-tests conformance, client mode, memory store', () => {
   let run: ConformanceRun;
@@ -8,7 +15,9 @@ describe('cache-tests conformance, client mode, memory store', () => {
 
   beforeAll(async () => {
     const moduleRef = await Test.createTestingModule({
-      imports: [HttpClientModule.forRoot({ cache: { type: 'private', store: 'memory' }, retries: 0 })],
+      imports: [
+        HttpClientModule.forRoot({ cache: { type: 'private', store: 'memory' }, retries: 0 }),
+      ],
     }).compile();
     client = moduleRef.get(HttpClient);
     const baseline = await readBaseline();
@@ -26,7 +35,10 @@ describe('cache-tests conformance, client mode, memory store', () => {
   it('scores at least 124/137 required (dependency-aware)', async () => {
     const b = await readBaseline();
     expect(run.score.required.total).toBe(137);
-    expect(run.score.required.pass, JSON.stringify(run.score.failures, null, 1)).toBeGreaterThanOrEqual(b.minimum.required);
+    expect(
+      run.score.required.pass,
+      JSON.stringify(run.score.failures, null, 1),
+    ).toBeGreaterThanOrEqual(b.minimum.required);
   });
 
   it('scores at least 60/77 optimal', async () => {

@@ -1,7 +1,14 @@
 import { HttpClientModule, HttpClient } from '@steady/http-client';
 import { Test } from '@nestjs/testing';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server';
-import { readBaseline, regressedIds, regressions, runConformance, writeRun, type ConformanceRun } from './cache-tests.harness';
+import {
+  readBaseline,
+  regressedIds,
+  regressions,
+  runConformance,
+  writeRun,
+  type ConformanceRun,
+} from './cache-tests.harness';
 
 describe('cache-tests conformance, client mode, Redis store (real redis-server)', () => {
   let run: ConformanceRun;
@@ -11,7 +18,12 @@ describe('cache-tests conformance, client mode, Redis store (real redis-server)'
   beforeAll(async () => {
     redis = await startRedisServer();
     const moduleRef = await Test.createTestingModule({
-      imports: [HttpClientModule.forRoot({ cache: { type: 'private', store: { redis: { url: redis.url, commandTimeoutMs: 1000 } } }, retries: 0 })],
+      imports: [
+        HttpClientModule.forRoot({
+          cache: { type: 'private', store: { redis: { url: redis.url, commandTimeoutMs: 1000 } } },
+          retries: 0,
+        }),
+      ],
     }).compile();
     client = moduleRef.get(HttpClient);
     const baseline = await readBaseline();
@@ -32,7 +44,10 @@ describe('cache-tests conformance, client mode, Redis store (real redis-server)'
   it('scores at least 124/137 required (dependency-aware)', async () => {
     const b = await readBaseline();
     expect(run.score.required.total).toBe(137);
-    expect(run.score.required.pass, JSON.stringify(run.score.failures, null, 1)).toBeGreaterThanOrEqual(b.minimum.required);
+    expect(
+      run.score.required.pass,
+      JSON.stringify(run.score.failures, null, 1),
+    ).toBeGreaterThanOrEqual(b.minimum.required);
   });
 
   it('scores at least 60/77 optimal', async () => {

@@ -68,7 +68,10 @@ async function exists(p: string): Promise<boolean> {
 /** Copies the suite into the project (git-ignored) and returns its path. */
 export async function prepareSuite(label: string): Promise<string> {
   const src = suiteDir();
-  if (!(await exists(join(src, 'test-engine/client/runner.mjs'))) || !(await exists(join(src, 'tests/index.mjs')))) {
+  if (
+    !(await exists(join(src, 'test-engine/client/runner.mjs'))) ||
+    !(await exists(join(src, 'tests/index.mjs')))
+  ) {
     throw new Error(
       `cache-tests suite not found at ${src} (test-engine/client/runner.mjs and tests/index.mjs expected). ` +
         'Set CACHE_TESTS_DIR to a checkout of http-tests/cache-tests (default ../shared/vendor/cache-tests).',
@@ -77,21 +80,27 @@ export async function prepareSuite(label: string): Promise<string> {
   const dst = join(__dirname, '.suite', label);
   await rm(dst, { recursive: true, force: true });
   await mkdir(dst, { recursive: true });
-  for (const part of ['test-engine', 'tests', 'package.json']) await cp(join(src, part), join(dst, part), { recursive: true });
+  for (const part of ['test-engine', 'tests', 'package.json'])
+    await cp(join(src, part), join(dst, part), { recursive: true });
   return dst;
 }
 
 async function startOrigin(suite: string): Promise<{ child: ManagedChild; base: string }> {
   const port = await getFreePort();
-  const child = await spawnManaged('cache-tests server', process.execPath, [join(suite, 'test-engine/server/server.mjs')], {
-    cwd: suite,
-    env: {
-      ...process.env,
-      npm_config_port: String(port),
-      npm_config_protocol: 'http',
-      npm_config_pidfile: join(suite, 'server.pid'),
+  const child = await spawnManaged(
+    'cache-tests server',
+    process.execPath,
+    [join(suite, 'test-engine/server/server.mjs')],
+    {
+      cwd: suite,
+      env: {
+        ...process.env,
+        npm_config_port: String(port),
+        npm_config_protocol: 'http',
+        npm_config_pidfile: join(suite, 'server.pid'),
+      },
     },
-  });
+  );
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (child.exitInfo()) throw new Error(`cache-tests server exited early:\n${child.output()}`);
@@ -109,7 +118,8 @@ function fetchAdapter(client: HttpClient, realFetch: typeof fetch) {
     if (!url.includes('/test/')) return realFetch(input, init as RequestInit); // harness traffic: /config, /state
     const headers: [string, string][] = [];
     const raw = init.headers as [string, string][] | Record<string, string> | undefined;
-    if (Array.isArray(raw)) headers.push(...raw.map(([k, v]) => [k, String(v)] as [string, string]));
+    if (Array.isArray(raw))
+      headers.push(...raw.map(([k, v]) => [k, String(v)] as [string, string]));
     else if (raw) headers.push(...Object.entries(raw));
     if (init.cache === 'no-cache') headers.push(['cache-control', 'max-age=0']);
     const res = await client.request(url, {
@@ -129,7 +139,11 @@ function fetchAdapter(client: HttpClient, realFetch: typeof fetch) {
       }
     }
     const nullBody = [101, 103, 204, 205, 304].includes(res.status) || res.body.length === 0;
-    return new Response(nullBody ? null : res.body, { status: res.status, statusText: res.statusText, headers: h });
+    return new Response(nullBody ? null : res.body, {
+      status: res.status,
+      statusText: res.statusText,
+      headers: h,
+    });
   };
 }
 
@@ -151,7 +165,12 @@ export async function runConformance(
       getResults(): Record<string, unknown>;
     };
     const { determineTestResult } = (await import(url('test-engine/lib/results.mjs'))) as {
-      determineTestResult(s: Suite[], id: string, r: Record<string, unknown>, deps?: boolean): string[];
+      determineTestResult(
+        s: Suite[],
+        id: string,
+        r: Record<string, unknown>,
+        deps?: boolean,
+      ): string[];
     };
     const only = process.env.CACHE_TESTS_ID;
     const selected = only ? selectWithDependencies(tests, only) : tests;
@@ -168,7 +187,12 @@ export async function runConformance(
     if (rerun.length > 0) {
       const ids = new Set<string>();
       for (const id of rerun) for (const x of withDependencies(tests, id)) ids.add(x);
-      await runner.runTests(tests.map((t) => ({ ...t, tests: t.tests.filter((x) => ids.has(x.id)) })), true, origin.base, 25);
+      await runner.runTests(
+        tests.map((t) => ({ ...t, tests: t.tests.filter((x) => ids.has(x.id)) })),
+        true,
+        origin.base,
+        25,
+      );
       results = runner.getResults();
       s = score(tests, results, determineTestResult);
       retried.push(...rerun);
@@ -252,12 +276,16 @@ export async function readBaseline(): Promise<Baseline> {
 export function regressions(baseline: Baseline, store: string, s: Score): string[] {
   const b = baseline.stores[store];
   if (!b) return [`no baseline for store "${store}" in ${BASELINE_FILE}`];
-  return regressedIds(baseline, store, s).map((id) => `${id}: ${s.results[id] ?? 'not run'} ${s.failures[id] ?? ''}`);
+  return regressedIds(baseline, store, s).map(
+    (id) => `${id}: ${s.results[id] ?? 'not run'} ${s.failures[id] ?? ''}`,
+  );
 }
 
 /** Ids passing in the baseline and not now. */
 export function regressedIds(baseline: Baseline, store: string, s: Score): string[] {
-  return (baseline.stores[store]?.passing ?? []).filter((id) => s.results[id] !== '✅' && s.results[id] !== 'Y');
+  return (baseline.stores[store]?.passing ?? []).filter(
+    (id) => s.results[id] !== '✅' && s.results[id] !== 'Y',
+  );
 }
 
 /** Writes this run's results (for `CACHE_TESTS_UPDATE_BASELINE=1` and for reading failures). */
@@ -268,7 +296,11 @@ export async function writeRun(store: string, run: ConformanceRun): Promise<void
   if (process.env.CACHE_TESTS_UPDATE_BASELINE === '1' && !process.env.CACHE_TESTS_ID) {
     const baseline: Baseline = (await exists(BASELINE_FILE))
       ? await readBaseline()
-      : { suite: 'http-tests/cache-tests b55b8bd (client mode, 300 tests)', minimum: { required: 124, optimal: 60 }, stores: {} };
+      : {
+          suite: 'http-tests/cache-tests b55b8bd (client mode, 300 tests)',
+          minimum: { required: 124, optimal: 60 },
+          stores: {},
+        };
     baseline.stores[store] = {
       required: run.score.required.pass,
       optimal: run.score.optimal.pass,

@@ -103,16 +103,20 @@ export function parseHttpDate(value: string | undefined): number | undefined {
   // Day and month names and GMT are matched case-insensitively (lenient; RFC 9110 §5.6.7 says case-sensitive).
   const v = value
     .trim()
-    .replace(/\b([A-Za-z]{3,9})\b/g, (w) => (w.toUpperCase() === 'GMT' ? 'GMT' : w[0].toUpperCase() + w.slice(1).toLowerCase()));
+    .replace(/\b([A-Za-z]{3,9})\b/g, (w) =>
+      w.toUpperCase() === 'GMT' ? 'GMT' : w[0].toUpperCase() + w.slice(1).toLowerCase(),
+    );
   // IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
-  let m = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/.exec(
-    v,
-  );
+  let m =
+    /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/.exec(
+      v,
+    );
   if (m) return utc(+m[4], m[3], +m[2], +m[5], +m[6], +m[7]);
   // RFC 850: Sunday, 06-Nov-94 08:49:37 GMT
-  m = /^(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\d{2})-(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-(\d{2}) (\d{2}):(\d{2}):(\d{2}) GMT$/.exec(
-    v,
-  );
+  m =
+    /^(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\d{2})-(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-(\d{2}) (\d{2}):(\d{2}):(\d{2}) GMT$/.exec(
+      v,
+    );
   if (m) {
     const yy = +m[4];
     const now = new Date().getUTCFullYear();
@@ -121,16 +125,24 @@ export function parseHttpDate(value: string | undefined): number | undefined {
     return utc(year, m[3], +m[2], +m[5], +m[6], +m[7]);
   }
   // asctime: Sun Nov  6 08:49:37 1994
-  m = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ( \d|\d{2}) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/.exec(
-    v,
-  );
+  m =
+    /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ( \d|\d{2}) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/.exec(
+      v,
+    );
   if (m) return utc(+m[7], m[2], +m[3].trim(), +m[4], +m[5], +m[6]);
   return undefined;
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-function utc(y: number, mon: string, d: number, h: number, mi: number, s: number): number | undefined {
+function utc(
+  y: number,
+  mon: string,
+  d: number,
+  h: number,
+  mi: number,
+  s: number,
+): number | undefined {
   if (h > 23 || mi > 59 || s > 60 || d < 1 || d > 31) return undefined;
   const t = Date.UTC(y, MONTHS.indexOf(mon), d, h, mi, s);
   return Number.isFinite(t) ? t : undefined;

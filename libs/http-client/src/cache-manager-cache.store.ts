@@ -35,10 +35,17 @@ export class CacheManagerCacheStore implements HttpCacheStore {
   async set(key: string, entry: StoredResponse): Promise<void> {
     const now = Date.now();
     const old = await this.cache.get<Record>(this.prefix + key);
-    const kept = old?.v === 1 ? old.variants.filter((x) => x.meta.id !== entry.meta.id && x.meta.deleteAt > now) : [];
+    const kept =
+      old?.v === 1
+        ? old.variants.filter((x) => x.meta.id !== entry.meta.id && x.meta.deleteAt > now)
+        : [];
     const variants = [...kept, { meta: entry.meta, body: entry.body }];
     const deleteAt = Math.max(...variants.map((x) => x.meta.deleteAt));
-    await this.cache.set<Record>(this.prefix + key, { v: 1, variants }, Math.max(1, Math.ceil(deleteAt - now)));
+    await this.cache.set<Record>(
+      this.prefix + key,
+      { v: 1, variants },
+      Math.max(1, Math.ceil(deleteAt - now)),
+    );
   }
 
   async delete(key: string): Promise<void> {

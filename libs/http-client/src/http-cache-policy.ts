@@ -42,7 +42,11 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
 ]);
 
 /** Fields a 304 must not overwrite in the stored response. */
-const NOT_UPDATED_BY_304: ReadonlySet<string> = new Set(['content-length', 'content-encoding', 'content-range']);
+const NOT_UPDATED_BY_304: ReadonlySet<string> = new Set([
+  'content-length',
+  'content-encoding',
+  'content-range',
+]);
 
 export interface PolicyOptions {
   shared: boolean;
@@ -73,7 +77,8 @@ export function notStorableReason(
   if (opts.shared && cc.get('private') === true) return 'private';
   if (parseVary(headers.vary).includes('*')) return 'vary *';
   if (opts.shared && requestHeaders.authorization !== undefined) {
-    if (!cc.has('public') && !cc.has('s-maxage') && !cc.has('must-revalidate')) return 'authorization';
+    if (!cc.has('public') && !cc.has('s-maxage') && !cc.has('must-revalidate'))
+      return 'authorization';
   }
   const explicit =
     headers.expires !== undefined ||
@@ -87,7 +92,11 @@ export function notStorableReason(
 }
 
 /** RFC 9111 §4.2.1 freshness lifetime in seconds (0 when stale from the start). */
-export function freshnessLifetime(meta: CachedResponseMeta, cc: CacheDirectives, opts: PolicyOptions): number {
+export function freshnessLifetime(
+  meta: CachedResponseMeta,
+  cc: CacheDirectives,
+  opts: PolicyOptions,
+): number {
   if (opts.shared) {
     const s = deltaSeconds(cc, 's-maxage');
     if (s !== undefined) return Number.isNaN(s) ? 0 : s;
@@ -144,7 +153,11 @@ export function storableHeaders(headers: HeaderRecord, opts: PolicyOptions): Hea
 }
 
 /** Headers of a stored response after a 304 (RFC 9111 §3.2, §4.3.4): the 304's fields replace stored ones. */
-export function mergeNotModified(stored: HeaderRecord, notModified: HeaderRecord, opts: PolicyOptions): HeaderRecord {
+export function mergeNotModified(
+  stored: HeaderRecord,
+  notModified: HeaderRecord,
+  opts: PolicyOptions,
+): HeaderRecord {
   const update = storableHeaders(notModified, opts);
   const out: HeaderRecord = { ...stored };
   for (const [k, v] of Object.entries(update)) {
@@ -156,7 +169,10 @@ export function mergeNotModified(stored: HeaderRecord, notModified: HeaderRecord
 }
 
 /** Request values of the fields named by `Vary` (`null` = absent). */
-export function varyValues(names: readonly string[], requestHeaders: HeaderRecord): Record<string, string | null> {
+export function varyValues(
+  names: readonly string[],
+  requestHeaders: HeaderRecord,
+): Record<string, string | null> {
   const out: Record<string, string | null> = {};
   for (const n of names) out[n] = normalizeVaryValue(headerValue(requestHeaders, n));
   return out;

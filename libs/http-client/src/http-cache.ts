@@ -19,7 +19,11 @@ import {
   varyValues,
   type PolicyOptions,
 } from './http-cache-policy';
-import type { CachedResponseMeta, HttpCacheStore, StoredResponse } from './http-cache-store.interface';
+import type {
+  CachedResponseMeta,
+  HttpCacheStore,
+  StoredResponse,
+} from './http-cache-store.interface';
 
 /** How a response was produced. @publicApi */
 export type CacheStatus = 'HIT' | 'MISS' | 'REVALIDATED' | 'STALE' | 'ERROR' | 'BYPASS';
@@ -64,7 +68,13 @@ export interface HttpCacheEvents {
   backgroundRevalidation(outcome: 'ok' | 'error'): void;
 }
 
-const CONDITIONAL = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
+const CONDITIONAL = [
+  'if-none-match',
+  'if-modified-since',
+  'if-match',
+  'if-unmodified-since',
+  'if-range',
+];
 
 interface Flight {
   promise: Promise<CachedResult>;
@@ -96,7 +106,8 @@ export class HttpCache {
     const method = req.method;
     if (method !== 'GET' && method !== 'HEAD') {
       const res = await origin(req);
-      if (!SAFE_METHODS.has(method) && res.status >= 200 && res.status < 400) await this.invalidate(req.url, res);
+      if (!SAFE_METHODS.has(method) && res.status >= 200 && res.status < 400)
+        await this.invalidate(req.url, res);
       return { ...res, cacheStatus: 'BYPASS' };
     }
     if (req.headers.range !== undefined) return { ...(await origin(req)), cacheStatus: 'BYPASS' };
@@ -116,11 +127,15 @@ export class HttpCache {
       const minFresh = deltaSeconds(reqCc, 'min-fresh');
       // RFC 8246: a fresh immutable response is not revalidated because of a reload's `max-age=0`.
       const immutableFresh = fresh && cc.has('immutable');
-      const ageOk = immutableFresh || reqMaxAge === undefined || (!Number.isNaN(reqMaxAge) && age <= reqMaxAge);
-      const freshOk = minFresh === undefined || Number.isNaN(minFresh) || lifetime - age >= minFresh;
+      const ageOk =
+        immutableFresh || reqMaxAge === undefined || (!Number.isNaN(reqMaxAge) && age <= reqMaxAge);
+      const freshOk =
+        minFresh === undefined || Number.isNaN(minFresh) || lifetime - age >= minFresh;
       const mustValidate = cc.get('no-cache') === true || reqCc.has('no-cache');
       const noStale =
-        cc.has('must-revalidate') || (this.options.shared && cc.has('proxy-revalidate')) || cc.get('no-cache') === true;
+        cc.has('must-revalidate') ||
+        (this.options.shared && cc.has('proxy-revalidate')) ||
+        cc.get('no-cache') === true;
 
       if (!mustValidate && ageOk && freshOk) {
         if (fresh) return this.serveStored(req, entry, age, 'HIT');
@@ -132,7 +147,15 @@ export class HttpCache {
       }
       if (reqCc.has('only-if-cached')) return gatewayTimeout();
       const { swr } = staleWindows(cc);
-      if (!fresh && !mustValidate && !noStale && swr > 0 && age - lifetime <= swr && req.method === 'GET' && !hasConditional(req.headers)) {
+      if (
+        !fresh &&
+        !mustValidate &&
+        !noStale &&
+        swr > 0 &&
+        age - lifetime <= swr &&
+        req.method === 'GET' &&
+        !hasConditional(req.headers)
+      ) {
         this.revalidateInBackground(req, entry, key, origin);
         return this.serveStored(req, entry, age, 'STALE');
       }
@@ -174,11 +197,22 @@ export class HttpCache {
     }
   }
 
-  private serveStored(req: CacheRequest, entry: StoredResponse, age: number, cacheStatus: CacheStatus): CachedResult {
+  private serveStored(
+    req: CacheRequest,
+    entry: StoredResponse,
+    age: number,
+    cacheStatus: CacheStatus,
+  ): CachedResult {
     const headers: HeaderRecord = { ...entry.meta.headers, age: String(Math.floor(age)) };
     // A conditional request answered from a fresh stored response (RFC 9110 §13.2.2 evaluated against it).
     if (cacheStatus === 'HIT' && notModified(req.headers, entry.meta.headers)) {
-      return { status: 304, statusText: 'Not Modified', headers: withoutBodyHeaders(headers), body: EMPTY, cacheStatus };
+      return {
+        status: 304,
+        statusText: 'Not Modified',
+        headers: withoutBodyHeaders(headers),
+        body: EMPTY,
+        cacheStatus,
+      };
     }
     return {
       status: entry.meta.status,
@@ -204,7 +238,11 @@ export class HttpCache {
     const etag = headerValue(entry.meta.headers, 'etag');
     const lastModified = headerValue(entry.meta.headers, 'last-modified');
     let conditional = req;
-    if (req.method === 'GET' && !clientConditional && (etag !== undefined || lastModified !== undefined)) {
+    if (
+      req.method === 'GET' &&
+      !clientConditional &&
+      (etag !== undefined || lastModified !== undefined)
+    ) {
       const headers: HeaderRecord = { ...req.headers };
       if (etag !== undefined) headers['if-none-match'] = etag;
       if (lastModified !== undefined) headers['if-modified-since'] = lastModified;
@@ -219,7 +257,8 @@ export class HttpCache {
     try {
       result = await this.fetchAndStore(conditional, key, origin, [entry], entry, req);
     } catch (err) {
-      if (canServeStaleOnError) return this.serveStored(req, entry, currentAge(entry.meta, Date.now()), 'STALE');
+      if (canServeStaleOnError)
+        return this.serveStored(req, entry, currentAge(entry.meta, Date.now()), 'STALE');
       const kind = (err as { kind?: string }).kind;
       if (kind === 'network' || kind === 'timeout') {
         // Disconnected (RFC 9111 §4.2.4): must-revalidate / no-cache → a generated 504 (§5.2.2.2); otherwise the
@@ -237,11 +276,17 @@ export class HttpCache {
     return result;
   }
 
-  private revalidateInBackground(req: CacheRequest, entry: StoredResponse, key: string, origin: OriginFetch): void {
+  private revalidateInBackground(
+    req: CacheRequest,
+    entry: StoredResponse,
+    key: string,
+    origin: OriginFetch,
+  ): void {
     const id = `${key}\n${entry.meta.id}`;
     const last = this.revalidating.get(id);
     const now = Date.now();
-    if (last !== undefined && (last === 0 || now - last < this.options.revalidationBackoffMs)) return;
+    if (last !== undefined && (last === 0 || now - last < this.options.revalidationBackoffMs))
+      return;
     this.revalidating.set(id, 0);
     const etag = headerValue(entry.meta.headers, 'etag');
     const lastModified = headerValue(entry.meta.headers, 'last-modified');
@@ -280,7 +325,8 @@ export class HttpCache {
   ): Promise<CachedResult> {
     const coalescable = this.options.coalesce && req.body === undefined;
     if (!coalescable) return this.fetchAndStoreOnce(req, key, origin, stored, original);
-    const varyNames = known && known.length > 0 ? Object.keys(known[known.length - 1].meta.vary) : [];
+    const varyNames =
+      known && known.length > 0 ? Object.keys(known[known.length - 1].meta.vary) : [];
     const flightKey = flightKeyOf(req, varyNames, stored);
     const flight = this.flights.get(flightKey);
     if (flight) {
@@ -317,22 +363,48 @@ export class HttpCache {
 
     if (res.status === 304 && stored && !hasConditional(original.headers)) {
       const headers = mergeNotModified(stored.meta.headers, res.headers, this.options);
-      const meta = this.buildMeta(stored.meta.status, stored.meta.statusText, headers, stored.meta.vary, requestTime, responseTime, stored.body.length);
+      const meta = this.buildMeta(
+        stored.meta.status,
+        stored.meta.statusText,
+        headers,
+        stored.meta.vary,
+        requestTime,
+        responseTime,
+        stored.body.length,
+      );
       const updated: StoredResponse = { meta, body: stored.body };
       await this.write(key, updated);
-      return { ...this.serveStored(original, updated, currentAge(meta, Date.now()), 'REVALIDATED'), status: stored.meta.status };
+      return {
+        ...this.serveStored(original, updated, currentAge(meta, Date.now()), 'REVALIDATED'),
+        status: stored.meta.status,
+      };
     }
 
     if (req.method === 'HEAD') {
-      if (stored && res.status === 200) await this.freshenFromHead(key, stored, res, requestTime, responseTime);
+      if (stored && res.status === 200)
+        await this.freshenFromHead(key, stored, res, requestTime, responseTime);
       return { ...res, cacheStatus: 'MISS' };
     }
 
-    const reason = notStorableReason(req.method, original.headers, res.status, res.headers, this.options);
+    const reason = notStorableReason(
+      req.method,
+      original.headers,
+      res.status,
+      res.headers,
+      this.options,
+    );
     if (reason === undefined && res.body.length <= this.options.maxEntrySize) {
       const headers = storableHeaders(res.headers, this.options);
       const vary = varyValues(parseVary(res.headers.vary), original.headers);
-      const meta = this.buildMeta(res.status, res.statusText, headers, vary, requestTime, responseTime, res.body.length);
+      const meta = this.buildMeta(
+        res.status,
+        res.statusText,
+        headers,
+        vary,
+        requestTime,
+        responseTime,
+        res.body.length,
+      );
       await this.write(key, { meta, body: res.body });
     } else if (res.status >= 200 && res.status < 400 && stored && reason !== 'request no-store') {
       // RFC 9111 §4.4-like hygiene: a replaced response that cannot be stored must not be served again.
@@ -356,7 +428,15 @@ export class HttpCache {
     const matches = etag !== undefined ? etag === storedEtag : lm !== undefined && lm === storedLm;
     if (!matches) return;
     const headers = mergeNotModified(stored.meta.headers, res.headers, this.options);
-    const meta = this.buildMeta(stored.meta.status, stored.meta.statusText, headers, stored.meta.vary, requestTime, responseTime, stored.body.length);
+    const meta = this.buildMeta(
+      stored.meta.status,
+      stored.meta.statusText,
+      headers,
+      stored.meta.vary,
+      requestTime,
+      responseTime,
+      stored.body.length,
+    );
     await this.write(key, { meta, body: stored.body });
   }
 
@@ -408,7 +488,10 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
 function requestDirectives(headers: HeaderRecord): CacheDirectives {
   const cc = parseCacheControl(headerValue(headers, 'cache-control'));
-  if (headers['cache-control'] === undefined && /(^|,)\s*no-cache\s*(,|$)/i.test(headerValue(headers, 'pragma') ?? '')) {
+  if (
+    headers['cache-control'] === undefined &&
+    /(^|,)\s*no-cache\s*(,|$)/i.test(headerValue(headers, 'pragma') ?? '')
+  ) {
     cc.set('no-cache', true);
   }
   return cc;
@@ -444,22 +527,34 @@ function variantIdOf(vary: Record<string, string | null>): string {
     .slice(0, 16);
 }
 
-function flightKeyOf(req: CacheRequest, varyNames: readonly string[], stored?: StoredResponse): string {
+function flightKeyOf(
+  req: CacheRequest,
+  varyNames: readonly string[],
+  stored?: StoredResponse,
+): string {
   // Credentials always separate flights, whatever Vary says (undici#4817: never share a response across users).
   let k = `${req.method} ${req.url.href}\n${headerValue(req.headers, 'authorization') ?? ''}\n${headerValue(req.headers, 'cookie') ?? ''}`;
   for (const n of varyNames) k += `\n${n}:${headerValue(req.headers, n) ?? '\u0000'}`;
-  for (const h of CONDITIONAL) if (req.headers[h] !== undefined) k += `\n${h}:${headerValue(req.headers, h)}`;
+  for (const h of CONDITIONAL)
+    if (req.headers[h] !== undefined) k += `\n${h}:${headerValue(req.headers, h)}`;
   if (stored) k += `\nvalidate:${stored.meta.id}`;
   return k;
 }
 
 function sameValues(names: readonly string[], a: HeaderRecord, b: HeaderRecord): boolean {
-  for (const n of names) if ((headerValue(a, n) ?? null) !== (headerValue(b, n) ?? null)) return false;
+  for (const n of names)
+    if ((headerValue(a, n) ?? null) !== (headerValue(b, n) ?? null)) return false;
   return true;
 }
 
 function gatewayTimeout(): CachedResult {
-  return { status: 504, statusText: 'Gateway Timeout', headers: { 'content-length': '0' }, body: EMPTY, cacheStatus: 'MISS' };
+  return {
+    status: 504,
+    statusText: 'Gateway Timeout',
+    headers: { 'content-length': '0' },
+    body: EMPTY,
+    cacheStatus: 'MISS',
+  };
 }
 
 function withoutBodyHeaders(headers: HeaderRecord): HeaderRecord {

@@ -11,16 +11,25 @@ import { CacheManagerCacheStore, type CacheManagerLike } from './cache-manager-c
 import type { HttpCacheStore } from './http-cache-store.interface';
 import { HttpClient } from './http-client';
 import { getHttpClientOptionsToken, getHttpClientToken } from './http-client.constants';
-import type { HttpClientModuleExtras, HttpClientModuleOptions } from './http-client-options.interface';
-import { resolveHttpClientOptions, type ResolvedHttpClientOptions } from './http-client-options.validation';
+import type {
+  HttpClientModuleExtras,
+  HttpClientModuleOptions,
+} from './http-client-options.interface';
+import {
+  resolveHttpClientOptions,
+  type ResolvedHttpClientOptions,
+} from './http-client-options.validation';
 import { MemoryCacheStore } from './memory-cache.store';
 import { RedisCacheStore } from './redis-cache.store';
 
 /** `forRootAsync` options. @publicApi */
-export interface HttpClientModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'>, HttpClientModuleExtras {
+export interface HttpClientModuleAsyncOptions
+  extends Pick<ModuleMetadata, 'imports'>, HttpClientModuleExtras {
   /** Client name; must be static (it names the DI token). Default `default`. */
   name?: string;
-  useFactory: (...args: never[]) => Omit<HttpClientModuleOptions, 'name'> | Promise<Omit<HttpClientModuleOptions, 'name'>>;
+  useFactory: (
+    ...args: never[]
+  ) => Omit<HttpClientModuleOptions, 'name'> | Promise<Omit<HttpClientModuleOptions, 'name'>>;
   inject?: FactoryProvider['inject'];
 }
 
@@ -49,7 +58,12 @@ export class HttpClientModule {
   static forRoot(options: HttpClientModuleOptions & HttpClientModuleExtras = {}): DynamicModule {
     const { isGlobal, ...rest } = options;
     const resolved = resolveHttpClientOptions(rest);
-    return HttpClientModule.build(resolved.name, isGlobal, { provide: getHttpClientOptionsToken(resolved.name), useValue: resolved }, []);
+    return HttpClientModule.build(
+      resolved.name,
+      isGlobal,
+      { provide: getHttpClientOptionsToken(resolved.name), useValue: resolved },
+      [],
+    );
   }
 
   static forRootAsync(options: HttpClientModuleAsyncOptions): DynamicModule {
@@ -60,7 +74,8 @@ export class HttpClientModule {
       options.isGlobal,
       {
         provide: getHttpClientOptionsToken(name),
-        useFactory: async (...args: never[]) => resolveHttpClientOptions({ ...(await options.useFactory(...args)), name }),
+        useFactory: async (...args: never[]) =>
+          resolveHttpClientOptions({ ...(await options.useFactory(...args)), name }),
         inject: options.inject ?? [],
       },
       options.imports ?? [],
@@ -78,8 +93,11 @@ export class HttpClientModule {
       optionsProvider,
       {
         provide: token,
-        useFactory: (resolved: ResolvedHttpClientOptions, metrics?: MetricsSink, cacheManager?: CacheManagerLike) =>
-          new HttpClient(resolved, createStore(resolved, cacheManager), metrics),
+        useFactory: (
+          resolved: ResolvedHttpClientOptions,
+          metrics?: MetricsSink,
+          cacheManager?: CacheManagerLike,
+        ) => new HttpClient(resolved, createStore(resolved, cacheManager), metrics),
         inject: [
           getHttpClientOptionsToken(name),
           { token: MetricsSink, optional: true },
@@ -97,7 +115,10 @@ export class HttpClientModule {
 }
 
 /** The store selected by the options (undefined when caching is off). */
-export function createStore(resolved: ResolvedHttpClientOptions, cacheManager?: CacheManagerLike): HttpCacheStore | undefined {
+export function createStore(
+  resolved: ResolvedHttpClientOptions,
+  cacheManager?: CacheManagerLike,
+): HttpCacheStore | undefined {
   const cache = resolved.cache;
   if (!cache) return undefined;
   switch (cache.store.kind) {

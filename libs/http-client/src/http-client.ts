@@ -2,7 +2,13 @@ import type { MetricsSink, SteadyHistogram } from '@steady/core';
 import { mirrorCounter } from '@steady/core';
 import { Agent, Dispatcher } from 'undici';
 import type { HeaderRecord } from './cache-control';
-import { HttpCache, type BufferedResponse, type CacheRequest, type CacheStatus, type CachedResult } from './http-cache';
+import {
+  HttpCache,
+  type BufferedResponse,
+  type CacheRequest,
+  type CacheStatus,
+  type CachedResult,
+} from './http-cache';
 import type { HttpCacheStore } from './http-cache-store.interface';
 import { HttpClientError } from './http-client.error';
 import type { ResolvedHttpClientOptions } from './http-client-options.validation';
@@ -73,26 +79,42 @@ export class HttpClient {
         bodyTimeout: options.bodyTimeoutMs,
       });
     if (options.cache && store) {
-      this.cache = new HttpCache(store, { ...options.cache, maxEntrySize: options.cache.maxEntrySize }, {
-        storeError: (op) => this.storeErrors.set(op, (this.storeErrors.get(op) ?? 0) + 1),
-        coalesced: () => this.coalescedCount++,
-        backgroundRevalidation: () => undefined,
-      });
+      this.cache = new HttpCache(
+        store,
+        { ...options.cache, maxEntrySize: options.cache.maxEntrySize },
+        {
+          storeError: (op) => this.storeErrors.set(op, (this.storeErrors.get(op) ?? 0) + 1),
+          coalesced: () => this.coalescedCount++,
+          backgroundRevalidation: () => undefined,
+        },
+      );
     }
     const client = this.name;
     mirrorCounter(
       metrics,
-      { name: 'http_client_requests_total', help: 'Outbound requests by cache outcome', labelNames: ['client', 'cache'] },
+      {
+        name: 'http_client_requests_total',
+        help: 'Outbound requests by cache outcome',
+        labelNames: ['client', 'cache'],
+      },
       () => [...this.counts].map(([cache, n]) => [{ client, cache }, n] as const),
     );
     mirrorCounter(
       metrics,
-      { name: 'http_client_coalesced_requests_total', help: 'Requests answered by another caller\'s in-flight origin request', labelNames: ['client'] },
+      {
+        name: 'http_client_coalesced_requests_total',
+        help: "Requests answered by another caller's in-flight origin request",
+        labelNames: ['client'],
+      },
       () => [[{ client }, this.coalescedCount] as const],
     );
     mirrorCounter(
       metrics,
-      { name: 'http_client_store_errors_total', help: 'Cache store operations that failed (served as a miss)', labelNames: ['client', 'op'] },
+      {
+        name: 'http_client_store_errors_total',
+        help: 'Cache store operations that failed (served as a miss)',
+        labelNames: ['client', 'op'],
+      },
       () => [...this.storeErrors].map(([op, n]) => [{ client, op }, n] as const),
     );
     this.originDuration = metrics?.histogram({
@@ -104,10 +126,18 @@ export class HttpClient {
   }
 
   /** Counts by cache outcome since start (the metric's source). */
-  get stats(): { requests: Record<CacheLabel, number>; coalesced: number; storeErrors: Record<string, number> } {
+  get stats(): {
+    requests: Record<CacheLabel, number>;
+    coalesced: number;
+    storeErrors: Record<string, number>;
+  } {
     const requests = { hit: 0, miss: 0, revalidated: 0, stale: 0, error: 0, bypass: 0 };
     for (const [k, n] of this.counts) requests[k] = n;
-    return { requests, coalesced: this.coalescedCount, storeErrors: Object.fromEntries(this.storeErrors) };
+    return {
+      requests,
+      coalesced: this.coalescedCount,
+      storeErrors: Object.fromEntries(this.storeErrors),
+    };
   }
 
   async request(url: string | URL, init: HttpRequestOptions = {}): Promise<HttpClientResponse> {
@@ -116,7 +146,10 @@ export class HttpClient {
     return toResponse(result);
   }
 
-  get(url: string | URL, init: Omit<HttpRequestOptions, 'method' | 'body'> = {}): Promise<HttpClientResponse> {
+  get(
+    url: string | URL,
+    init: Omit<HttpRequestOptions, 'method' | 'body'> = {},
+  ): Promise<HttpClientResponse> {
     return this.request(url, { ...init, method: 'GET' });
   }
 
@@ -124,7 +157,13 @@ export class HttpClient {
   async json<T = unknown>(url: string | URL, init: HttpRequestOptions = {}): Promise<T> {
     const res = await this.request(url, { method: 'GET', ...init });
     if (res.status < 200 || res.status >= 300) {
-      throw new HttpClientError('status', init.method ?? 'GET', this.resolve(url).href, `HTTP ${res.status}`, { status: res.status });
+      throw new HttpClientError(
+        'status',
+        init.method ?? 'GET',
+        this.resolve(url).href,
+        `HTTP ${res.status}`,
+        { status: res.status },
+      );
     }
     return res.json<T>();
   }
@@ -170,14 +209,19 @@ export class HttpClient {
     const origin = (r: CacheRequest) => this.fetchOrigin(r, init);
     let result: CachedResult;
     try {
-      result = this.cache ? await this.cache.handle(req, origin) : { ...(await origin(req)), cacheStatus: 'BYPASS' };
+      result = this.cache
+        ? await this.cache.handle(req, origin)
+        : { ...(await origin(req)), cacheStatus: 'BYPASS' };
     } catch (err) {
       this.count('error');
       throw err;
     }
     this.count(result.cacheStatus.toLowerCase() as CacheLabel);
     if (this.options.cache && this.options.cache.cacheStatusHeader) {
-      result = { ...result, headers: { ...result.headers, 'cache-status': cacheStatusField(result) } };
+      result = {
+        ...result,
+        headers: { ...result.headers, 'cache-status': cacheStatusField(result) },
+      };
     }
     return result;
   }
@@ -191,7 +235,10 @@ export class HttpClient {
     try {
       return this.options.baseUrl ? new URL(url, this.options.baseUrl) : new URL(url);
     } catch (err) {
-      throw new HttpClientError('network', 'GET', String(url), 'invalid URL', { cause: err, code: 'ERR_INVALID_URL' });
+      throw new HttpClientError('network', 'GET', String(url), 'invalid URL', {
+        cause: err,
+        code: 'ERR_INVALID_URL',
+      });
     }
   }
 
@@ -210,12 +257,20 @@ export class HttpClient {
         } else headers[name] = val;
       }
     }
-    const body = init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : Buffer.from(init.body);
+    const body =
+      init.body === undefined
+        ? undefined
+        : typeof init.body === 'string'
+          ? init.body
+          : Buffer.from(init.body);
     return { method: (init.method ?? 'GET').toUpperCase(), url: this.resolve(url), headers, body };
   }
 
   /** One origin round trip, buffered, with timeout, optional retries and a typed error. */
-  protected async fetchOrigin(req: CacheRequest, init: HttpRequestOptions): Promise<BufferedResponse> {
+  protected async fetchOrigin(
+    req: CacheRequest,
+    init: HttpRequestOptions,
+  ): Promise<BufferedResponse> {
     const idempotent = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'].includes(req.method);
     const attempts = 1 + (idempotent ? this.options.retries : 0);
     let lastError: unknown;
@@ -248,31 +303,64 @@ export class HttpClient {
         signal,
       });
       // No body for HEAD, 1xx, 204, 304 (a 304 may carry the Content-Length of the selected representation).
-      const bodyless = req.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304 || res.statusCode < 200;
+      const bodyless =
+        req.method === 'HEAD' ||
+        res.statusCode === 204 ||
+        res.statusCode === 304 ||
+        res.statusCode < 200;
       const body = bodyless
         ? (await res.body.dump().catch(() => undefined), Buffer.alloc(0))
         : Buffer.from(await res.body.arrayBuffer());
       this.originDuration?.observe({ client: this.name }, (performance.now() - started) / 1000);
-      return { status: res.statusCode, statusText: res.statusText ?? '', headers: res.headers as HeaderRecord, body };
+      return {
+        status: res.statusCode,
+        statusText: res.statusText ?? '',
+        headers: res.headers as HeaderRecord,
+        body,
+      };
     } catch (err) {
       this.originDuration?.observe({ client: this.name }, (performance.now() - started) / 1000);
       throw this.toError(req, err, timeout, init.signal);
     }
   }
 
-  private toError(req: CacheRequest, err: unknown, timeout: AbortSignal, user?: AbortSignal): HttpClientError {
+  private toError(
+    req: CacheRequest,
+    err: unknown,
+    timeout: AbortSignal,
+    user?: AbortSignal,
+  ): HttpClientError {
     const e = err as { code?: string; message?: string; name?: string };
     const url = req.url.href;
-    if (user?.aborted) return new HttpClientError('aborted', req.method, url, 'aborted by the caller', { cause: err, code: 'ABORT_ERR' });
+    if (user?.aborted)
+      return new HttpClientError('aborted', req.method, url, 'aborted by the caller', {
+        cause: err,
+        code: 'ABORT_ERR',
+      });
     if (timeout.aborted) {
-      return new HttpClientError('timeout', req.method, url, `no complete response within ${init(this.options.timeoutMs)}`, { cause: err, code: 'ETIMEDOUT' });
+      return new HttpClientError(
+        'timeout',
+        req.method,
+        url,
+        `no complete response within ${init(this.options.timeoutMs)}`,
+        { cause: err, code: 'ETIMEDOUT' },
+      );
     }
     if (e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') {
-      return new HttpClientError('timeout', req.method, url, e.message ?? e.code, { cause: err, code: e.code });
+      return new HttpClientError('timeout', req.method, url, e.message ?? e.code, {
+        cause: err,
+        code: e.code,
+      });
     }
     const cause = (err as { cause?: { code?: string } }).cause;
     const code = e.code ?? cause?.code;
-    return new HttpClientError('network', req.method, url, `${code ?? e.name ?? 'error'}: ${e.message ?? String(err)}`, { cause: err, code });
+    return new HttpClientError(
+      'network',
+      req.method,
+      url,
+      `${code ?? e.name ?? 'error'}: ${e.message ?? String(err)}`,
+      { cause: err, code },
+    );
   }
 }
 
@@ -304,7 +392,10 @@ function cacheStatusField(r: CachedResult): string {
     case 'BYPASS':
       return 'steady; fwd=bypass';
     default:
-      return `steady; fwd=${r.coalesced ? 'miss; collapsed' : 'miss'}; stored`.replace('; stored', '');
+      return `steady; fwd=${r.coalesced ? 'miss; collapsed' : 'miss'}; stored`.replace(
+        '; stored',
+        '',
+      );
   }
 }
 
@@ -312,7 +403,12 @@ function cacheStatusField(r: CachedResult): string {
 
 interface NewHandler {
   onRequestStart?(controller: unknown, context: unknown): void;
-  onResponseStart?(controller: unknown, status: number, headers: HeaderRecord, statusText: string): void;
+  onResponseStart?(
+    controller: unknown,
+    status: number,
+    headers: HeaderRecord,
+    statusText: string,
+  ): void;
   onResponseData?(controller: unknown, chunk: Buffer): void;
   onResponseEnd?(controller: unknown, trailers: Record<string, string>): void;
   onResponseError?(controller: unknown, err: Error): void;
@@ -347,7 +443,12 @@ function createCachingDispatcher(client: HttpClient): Dispatcher {
       };
       const url = new URL(opts.path, String(opts.origin));
       const headers = normalizeDispatchHeaders(opts.headers);
-      const req: CacheRequest = { method, url, headers, body: opts.body == null ? undefined : (opts.body as string | Buffer) };
+      const req: CacheRequest = {
+        method,
+        url,
+        headers,
+        body: opts.body == null ? undefined : (opts.body as string | Buffer),
+      };
       const signal = (opts as { signal?: AbortSignal }).signal ?? undefined;
       try {
         h.onRequestStart?.(controller, {});
@@ -363,9 +464,11 @@ function createCachingDispatcher(client: HttpClient): Dispatcher {
           }
           try {
             h.onResponseStart?.(controller, res.status, res.headers, res.statusText);
-            if (!controller.aborted && res.body.length > 0) h.onResponseData?.(controller, res.body);
+            if (!controller.aborted && res.body.length > 0)
+              h.onResponseData?.(controller, res.body);
             if (!controller.aborted) h.onResponseEnd?.(controller, {});
-            else h.onResponseError?.(controller, (controller.reason as Error) ?? new Error('aborted'));
+            else
+              h.onResponseError?.(controller, (controller.reason as Error) ?? new Error('aborted'));
           } catch (err) {
             h.onResponseError?.(controller, err as Error);
           }
@@ -386,7 +489,8 @@ function normalizeDispatchHeaders(raw: unknown): HeaderRecord {
   };
   if (raw == null) return out;
   if (Array.isArray(raw)) {
-    if (raw.length > 0 && Array.isArray(raw[0])) for (const [k, v] of raw as [string, string][]) add(k, String(v));
+    if (raw.length > 0 && Array.isArray(raw[0]))
+      for (const [k, v] of raw as [string, string][]) add(k, String(v));
     else for (let i = 0; i + 1 < raw.length; i += 2) add(String(raw[i]), String(raw[i + 1]));
     return out;
   }

@@ -8,7 +8,10 @@ export type {
   HttpClientCacheOptions,
   RedisStoreOptions,
 } from './http-client-options.interface';
-export { resolveHttpClientOptions, type ResolvedHttpClientOptions } from './http-client-options.validation';
+export {
+  resolveHttpClientOptions,
+  type ResolvedHttpClientOptions,
+} from './http-client-options.validation';
 export { HttpClientError, type HttpClientErrorKind } from './http-client.error';
 export type { CacheStatus } from './http-cache';
 export {
@@ -17,5 +20,9 @@ export {
   type CachedResponseMeta,
 } from './http-cache-store.interface';
 export { MemoryCacheStore, type MemoryCacheStoreOptions } from './memory-cache.store';
-export { RedisCacheStore, REDIS_SCHEMA_VERSION, type RedisCacheStoreOptions } from './redis-cache.store';
+export {
+  RedisCacheStore,
+  REDIS_SCHEMA_VERSION,
+  type RedisCacheStoreOptions,
+} from './redis-cache.store';
 export { CacheManagerCacheStore, type CacheManagerLike } from './cache-manager-cache.store';

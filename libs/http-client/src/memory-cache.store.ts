@@ -53,7 +53,9 @@ export class MemoryCacheStore implements HttpCacheStore {
     if (size > this.options.maxSize) return;
     const now = Date.now();
     const old = this.slots.get(key);
-    const kept = old ? old.variants.filter((v) => v.meta.id !== entry.meta.id && v.meta.deleteAt > now) : [];
+    const kept = old
+      ? old.variants.filter((v) => v.meta.id !== entry.meta.id && v.meta.deleteAt > now)
+      : [];
     if (old) this.remove(key, old);
     const variants = [...kept, entry];
     const slot: Slot = { variants, size: variants.reduce((a, v) => a + entrySize(v), 0) };

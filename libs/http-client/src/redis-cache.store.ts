@@ -1,7 +1,11 @@
 import { createClient } from '@keyv/redis';
 import { RESP_TYPES } from '@redis/client';
 import { MemoryCacheStore } from './memory-cache.store';
-import type { CachedResponseMeta, HttpCacheStore, StoredResponse } from './http-cache-store.interface';
+import type {
+  CachedResponseMeta,
+  HttpCacheStore,
+  StoredResponse,
+} from './http-cache-store.interface';
 
 /** Bumped when the stored layout changes: old entries are simply never read again (and expire by TTL). */
 export const REDIS_SCHEMA_VERSION = 1;
@@ -22,7 +26,10 @@ function createBufferClient(url: string) {
   return createClient({
     url,
     disableOfflineQueue: true, // while Redis is down, commands fail at once (→ miss) instead of queueing
-    socket: { reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 6), 2000), connectTimeout: 2000 },
+    socket: {
+      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 6), 2000),
+      connectTimeout: 2000,
+    },
   }).withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
 }
 
@@ -54,7 +61,11 @@ export class RedisCacheStore implements HttpCacheStore {
     this.client.on('error', (err: Error) => {
       this.lastError = err;
     });
-    if (options.l1) this.l1 = new MemoryCacheStore({ maxSize: options.l1.maxSize, maxCount: options.l1.maxCount });
+    if (options.l1)
+      this.l1 = new MemoryCacheStore({
+        maxSize: options.l1.maxSize,
+        maxCount: options.l1.maxCount,
+      });
   }
 
   /** The Redis key of a URL key. */
@@ -71,7 +82,10 @@ export class RedisCacheStore implements HttpCacheStore {
       }
     }
     const client = await this.ready();
-    const hash = (await this.withTimeout(client.hGetAll(this.keyOf(key)))) as unknown as Record<string, Buffer>;
+    const hash = (await this.withTimeout(client.hGetAll(this.keyOf(key)))) as unknown as Record<
+      string,
+      Buffer
+    >;
     const variants: StoredResponse[] = [];
     const expired: string[] = [];
     const now = Date.now();
@@ -86,7 +100,8 @@ export class RedisCacheStore implements HttpCacheStore {
       }
       variants.push({ meta, body });
     }
-    if (expired.length > 0) void this.withTimeout(client.hDel(this.keyOf(key), expired)).catch(() => undefined);
+    if (expired.length > 0)
+      void this.withTimeout(client.hDel(this.keyOf(key), expired)).catch(() => undefined);
     if (variants.length === 0) return undefined;
     if (this.l1) {
       for (const v of variants) this.l1.setSync(key, v);
@@ -152,12 +167,17 @@ export class RedisCacheStore implements HttpCacheStore {
       await this.withTimeout(this.connecting);
       return this.client;
     }
-    throw new Error(`Redis not ready (reconnecting): ${this.lastError?.message ?? 'connection lost'}`);
+    throw new Error(
+      `Redis not ready (reconnecting): ${this.lastError?.message ?? 'connection lost'}`,
+    );
   }
 
   private withTimeout<T>(p: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`Redis command timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
+      const t = setTimeout(
+        () => reject(new Error(`Redis command timed out after ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
       p.then(
         (v) => {
           clearTimeout(t);
