@@ -18,19 +18,27 @@ const OPTIONS: HttpCacheOptions = {
   revalidationBackoffMs: 1000,
 };
 
+interface Scripted {
+  status?: number;
+  statusText?: string;
+  headers?: Record<string, string | string[] | undefined>;
+  body?: Buffer;
+  delayMs?: number;
+}
+
 /** A scripted downstream: `respond` decides each response; every request it sees is recorded. */
-function origin(
-  respond: (req: CacheRequest, n: number) => Partial<BufferedResponse> & { delayMs?: number },
-) {
+function origin(respond: (req: CacheRequest, n: number) => Scripted) {
   const seen: CacheRequest[] = [];
   const fetch = async (req: CacheRequest): Promise<BufferedResponse> => {
     seen.push(req);
     const r = respond(req, seen.length);
     if (r.delayMs) await new Promise((res) => setTimeout(res, r.delayMs));
+    const headers: HeaderRecord = { date: new Date().toUTCString() };
+    for (const [k, v] of Object.entries(r.headers ?? {})) if (v !== undefined) headers[k] = v;
     return {
       status: r.status ?? 200,
       statusText: r.statusText ?? 'OK',
-      headers: { date: new Date().toUTCString(), ...(r.headers ?? {}) },
+      headers,
       body: r.body ?? Buffer.from(`body ${seen.length}`),
     };
   };
