@@ -7,13 +7,19 @@
  * (test/fixtures/oom-register.cjs), so no build step; snapshots and reports go to a temp dir removed afterwards.
  */
 import { randomBytes } from 'node:crypto';
+import { Agent } from 'node:http';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { outputTail, spawnManaged, type ManagedChild } from './support/children';
 import { getFreePort, LOOPBACK } from './support/free-port';
 import { SRV_OP, startHaproxy, type HaproxyHandle } from './support/haproxy';
-import { failures, runKeepAliveLoad, type LoadResult } from './support/keep-alive-load';
+import {
+  failures,
+  httpRequest,
+  runKeepAliveLoad,
+  type LoadResult,
+} from './support/keep-alive-load';
 import { ADAPTERS, type AdapterName } from './support/nest-app';
 
 const root = resolve(__dirname, '..');
@@ -274,3 +280,41 @@ describe.each(ADAPTERS)(
     }, 90_000);
   },
 );
+
+describe('control: the same leak without the guard', () => {
+  it('V8 aborts (SIGABRT, a shell says 134) with no snapshot and no report', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'steady-oom-control-'));
+    const a = await startFixture(
+      'oom-control',
+      'express',
+      { OOM_GUARD: 'false', OOM_DIR: dir, OOM_LEAK_MIB_PER_S: String(LEAK_MIB_PER_S * 2) },
+      ['--max-old-space-size=128'],
+    );
+    try {
+      const url = `http://${LOOPBACK}:${a.port}/work`;
+      const end = performance.now() + 40_000;
+      const client = async () => {
+        const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+        try {
+          while (!a.child.exitInfo() && performance.now() < end) {
+            await httpRequest(url, { agent }).catch(() => sleep(20));
+            await sleep(5);
+          }
+        } finally {
+          agent.destroy();
+        }
+      };
+      await Promise.all(Array.from({ length: 16 }, client));
+      const exit = await Promise.race([
+        a.child.exited,
+        sleep(5_000).then(() => 'timeout' as const),
+      ]);
+      expect(exit, outputTail(a.child, 20)).toEqual({ code: null, signal: 'SIGABRT' });
+      expect(a.child.output()).toMatch(/heap limit|heap out of memory/i);
+      expect(await readdir(dir)).toEqual([]);
+    } finally {
+      await a.child.stop({ killAfterMs: 2_000 });
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
