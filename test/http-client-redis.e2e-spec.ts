@@ -1,0 +1,152 @@
+/**
+ * @steady/http-client with its Redis store against a real redis-server started here: two client instances share
+ * one cache; bodies are stored as raw bytes under a versioned key with TTL = deleteAt and no SCAN/KEYS; Redis
+ * killed (SIGKILL) in the middle of a request loop → every request still succeeds (a miss); Redis back on the same
+ * port → hits again. Origin: a Nest app on Express and on Fastify.
+ */
+import { Controller, Get, Injectable, Module, Param, Res } from '@nestjs/common';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { HttpClient, HttpClientModule, type HttpClientModuleOptions } from '@steady/http-client';
+import { sleep } from './support/children';
+import { ADAPTERS, createTestApp, type TestApp } from './support/nest-app';
+import { startRedisServer, type RedisServerHandle } from './support/redis-server';
+
+@Injectable()
+class Hits {
+  n = 0;
+}
+
+const BODY = 'x'.repeat(4096);
+
+@Controller()
+class DirectoryController {
+  constructor(private readonly hits: Hits) {}
+
+  @Get('entries/:id')
+  entry(
+    @Param('id') id: string,
+    @Res({ passthrough: true })
+    res: { setHeader?: (k: string, v: string) => void; header?: (k: string, v: string) => void },
+  ) {
+    this.hits.n++;
+    const set = (k: string, v: string) => (res.setHeader ? res.setHeader(k, v) : res.header!(k, v));
+    set('cache-control', 'max-age=60');
+    set('etag', `"${id}"`);
+    set('content-type', 'text/plain');
+    return `${id}:${BODY}`;
+  }
+}
+
+@Module({ controllers: [DirectoryController], providers: [Hits] })
+class DirectoryModule {}
+
+async function makeClient(
+  options: HttpClientModuleOptions,
+): Promise<{ ref: TestingModule; client: HttpClient }> {
+  const ref = await Test.createTestingModule({
+    imports: [HttpClientModule.forRoot(options)],
+  }).compile();
+  await ref.init();
+  return { ref, client: ref.get(HttpClient) };
+}
+
+describe.each(ADAPTERS)('@steady/http-client Redis store (%s origin)', (adapter) => {
+  let origin: TestApp;
+  let redis: RedisServerHandle;
+  let a: { ref: TestingModule; client: HttpClient };
+  let b: { ref: TestingModule; client: HttpClient };
+  const prefix = `steady-test-${adapter}`;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    origin = await createTestApp(adapter, { imports: [DirectoryModule] });
+    const options: HttpClientModuleOptions = {
+      baseUrl: origin.url,
+      cache: { store: { redis: { url: redis.url, prefix, commandTimeoutMs: 200 } } },
+    };
+    a = await makeClient(options);
+    b = await makeClient(options);
+  });
+
+  afterAll(async () => {
+    await a?.ref.close();
+    await b?.ref.close();
+    await origin?.close();
+    await redis?.stop();
+  });
+
+  it('two client instances share the cache', async () => {
+    const first = await a.client.get('/entries/shared');
+    const second = await b.client.get('/entries/shared');
+    expect([first.cacheStatus, second.cacheStatus]).toEqual(['MISS', 'HIT']);
+    expect(second.text()).toBe(`shared:${BODY}`);
+    expect(origin.app.get(Hits).n).toBe(1);
+  });
+
+  it('stores the body as raw bytes in a versioned per-URL hash with TTL = deleteAt, without SCAN or KEYS', async () => {
+    await a.client.get('/entries/layout');
+    const key = `${prefix}:v1:${origin.url}/entries/layout`;
+    const bodyLen = Buffer.byteLength(`layout:${BODY}`);
+    expect(await redis.command('HSTRLEN', key, 'b:-')).toBe(bodyLen);
+    const fields = (await redis.command('HKEYS', key)) as string[];
+    expect(fields.sort()).toEqual(['b:-', 'm:-']);
+    const meta = JSON.parse((await redis.command('HGET', key, 'm:-')) as string) as {
+      deleteAt: number;
+    };
+    const pttl = (await redis.command('PTTL', key)) as number;
+    // max-age=60 + 300 s retention (etag) → deleteAt ≈ now + 360 s; the key expires then.
+    expect(Math.abs(Date.now() + pttl - meta.deleteAt)).toBeLessThan(2000);
+    expect(pttl).toBeGreaterThan(350_000);
+    const stats = (await redis.command('INFO', 'commandstats')) as string;
+    expect(stats).not.toMatch(/cmdstat_(scan|keys):/);
+    expect(stats).toMatch(/cmdstat_hgetall:/);
+  });
+
+  it('Redis killed mid-run: every request still succeeds (miss); restarted on the same port: hits again', async () => {
+    const port = redis.port;
+    const results: { ok: boolean; status?: CacheLabel; ms: number }[] = [];
+    let stop = false;
+    const loop = async (i: number) => {
+      for (let n = 0; !stop && n < 10_000; n++) {
+        const t = performance.now();
+        try {
+          const r = await a.client.get(`/entries/loop-${i % 5}`);
+          results.push({
+            ok: r.status === 200 && r.body.length > 4096,
+            status: r.cacheStatus,
+            ms: performance.now() - t,
+          });
+        } catch {
+          results.push({ ok: false, ms: performance.now() - t });
+        }
+        await sleep(5);
+      }
+    };
+    const loops = Array.from({ length: 10 }, (_, i) => loop(i));
+    await sleep(300);
+    const hitsBeforeKill = results.filter((r) => r.status === 'HIT').length;
+    redis.child.process.kill('SIGKILL');
+    await redis.child.exited;
+    const killedAt = results.length;
+    await sleep(700);
+    const duringOutage = results.slice(killedAt);
+    redis = await startRedisServer({ port });
+    const restartedAt = results.length;
+    // The client reconnects by itself (backoff ≤ 2 s); wait for hits again, bounded.
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && !results.slice(restartedAt).some((r) => r.status === 'HIT'))
+      await sleep(50);
+    stop = true;
+    await Promise.all(loops);
+
+    expect(hitsBeforeKill).toBeGreaterThan(0);
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    expect(duringOutage.length).toBeGreaterThan(10);
+    expect(duringOutage.every((r) => r.status === 'MISS')).toBe(true);
+    expect(Math.max(...duringOutage.map((r) => r.ms))).toBeLessThan(1500);
+    expect(results.slice(restartedAt).some((r) => r.status === 'HIT')).toBe(true);
+    expect(a.client.stats.storeErrors.get ?? 0).toBeGreaterThan(0);
+  }, 30_000);
+});
+
+type CacheLabel = 'HIT' | 'MISS' | 'REVALIDATED' | 'STALE' | 'ERROR' | 'BYPASS';
