@@ -187,7 +187,7 @@ describe('explain rules', () => {
 
     it('fires as "blocked" on loop delay alone, and stays quiet when calm', () => {
       const blocked = scenario(60_000, 2000, () => ({
-        core: { eluMean: 0.4, loopDelayP99Ms: 450 },
+        core: { eluMean: 0.4, cpuMean: 0.4, loopDelayP99Ms: 450 },
       }));
       expect(rule(blocked, 'cpu-bound').title).toBe('The event loop is blocked');
       const calm = rule(
@@ -511,7 +511,7 @@ describe('explain rules', () => {
   describe('scale-up advisor', () => {
     it('says "scale up" when the average over the window is high and the loop is working', () => {
       const snaps = scenario(300_000, 5000, () => ({
-        core: { eluMean: 0.82, eluMax: 0.95, inFlightMean: 40 },
+        core: { eluMean: 0.82, eluMax: 0.95, cpuMean: 0.8, inFlightMean: 40 },
       }));
       const r = explain(snaps);
       expect(r.advisor.status).toBe('firing');
@@ -561,5 +561,20 @@ describe('explain rules', () => {
     const statuses = r.findings.map((f) => f.status);
     expect(statuses.indexOf('absent')).toBeGreaterThan(statuses.lastIndexOf('firing'));
     expect(explain(scenario(60_000, 2000, () => ({}))).headline).toBe('All quiet: no rule fires.');
+  });
+});
+
+describe('cpu-starved', () => {
+  it('fires when the loop is busy without the CPU time for it, and keeps cpu-bound quiet', () => {
+    const snaps = scenario(60_000, 2000, () => ({
+      core: { eluMean: 0.6, cpuMean: 0.08, loopDelayP99Ms: 160 },
+    }));
+    const r = explain(snaps);
+    const starved = r.findings.find((f) => f.rule === 'cpu-starved')!;
+    expect(starved.status).toBe('firing');
+    expect(starved.text).toContain('only 0.08 core');
+    expect(r.findings.find((f) => f.rule === 'cpu-bound')!.status).toBe('quiet');
+    const calm = explain(scenario(60_000, 2000, () => ({})));
+    expect(calm.findings.find((f) => f.rule === 'cpu-starved')!.status).toBe('quiet');
   });
 });

@@ -436,8 +436,10 @@ export const cpuBoundRule: ExplainRule = (ctx) => {
     loop_delay_p99_seconds: round(c.loopDelayP99Ms / 1000),
     in_flight_mean: round(c.inFlightMean, 1),
   };
-  const busy = c.eluMean >= ctx.t.eluHigh;
-  const blocked = c.loopDelayP99Ms >= ctx.t.loopDelayHighMs;
+  // a loop that is busy without the CPU time to show for it is starved (see cpu-starved), not CPU-bound
+  const working = !isStarved(ctx, c);
+  const busy = working && c.eluMean >= ctx.t.eluHigh;
+  const blocked = working && c.loopDelayP99Ms >= ctx.t.loopDelayHighMs;
   if (!busy && !blocked) {
     return finding(
       rule,
@@ -476,6 +478,53 @@ export const cpuBoundRule: ExplainRule = (ctx) => {
       ? 'Shedding on the event loop keeps latency bounded for the admitted requests. If the average stays this high ' +
           '(see the scale-up advisor), add instances; otherwise profile the hottest route.'
       : 'Find the synchronous work (a CPU profile during the stall) and move it off the loop or split it.',
+  );
+};
+
+/** Busy or delayed loop with less than half its busy time spent on the CPU: the process waits for a CPU. */
+function isStarved(ctx: ExplainContext, c: CoreWindowStats): boolean {
+  return (
+    c.cpuMean < 0.5 * c.eluMean &&
+    (c.eluMean >= ctx.t.eluLow || c.loopDelayP99Ms >= ctx.t.loopDelayHighMs)
+  );
+}
+
+/**
+ * Starved of CPU: the loop is busy (or delayed) but the process got far less CPU time than that: the host is
+ * overloaded (noisy neighbours), the container's CPU quota throttles it, or the loop waits in synchronous I/O.
+ */
+export const cpuStarvedRule: ExplainRule = (ctx) => {
+  const rule = 'cpu-starved';
+  const c = ctx.coreRecent;
+  if (!c) return absent(rule, 'core', 'Starved of CPU', '@steady/core');
+  const numbers = {
+    elu_mean_ratio: round(c.eluMean),
+    cpu_mean_ratio: round(c.cpuMean),
+    loop_delay_p99_seconds: round(c.loopDelayP99Ms / 1000),
+  };
+  const text = `Over ${recentWindow(ctx)}: the event loop is ${pct(c.eluMean)} busy, loop delay p99 ${secs(
+    c.loopDelayP99Ms / 1000,
+  )}, but the process used only ${num(c.cpuMean)} core of CPU`;
+  if (!isStarved(ctx, c)) {
+    return finding(
+      rule,
+      'core',
+      'quiet',
+      'ok',
+      'Not starved of CPU',
+      `${text.replace(', but the process used only', ', using')}.`,
+      numbers,
+    );
+  }
+  return finding(
+    rule,
+    'core',
+    'firing',
+    'warning',
+    'Starved of CPU',
+    `${text}: it is waiting for a CPU (an overloaded host, a CPU quota throttling the container) or in synchronous I/O.`,
+    numbers,
+    'Check CPU throttling (cgroup cpu.stat nr_throttled) and the host load; raise the CPU limit or move the instance. More instances on the same host do not help.',
   );
 };
 
@@ -1025,6 +1074,7 @@ export const scaleUpAdvisorRule: ExplainRule = (ctx) => {
     average_utilisation_ratio: round(avg),
     average_in_flight_ratio: round(inFlightAvg),
     average_elu_ratio: round(all.eluMean),
+    average_cpu_ratio: round(all.cpuMean),
     peak_utilisation_ratio: round(peak),
     window_seconds: round(coveredMs / 1000, 1),
     threshold_ratio: ctx.t.scaleUpAverage,
@@ -1043,6 +1093,20 @@ export const scaleUpAdvisorRule: ExplainRule = (ctx) => {
           ctx.t.advisorMinWindowMs / 1000,
         )} of history before it says "scale up" (spikes are for shedding).`,
         numbers,
+      );
+    }
+    if (all.cpuMean < 0.5 * all.eluMean && all.eluMean >= ctx.t.scaleUpAverage) {
+      return finding(
+        rule,
+        'core',
+        'firing',
+        'warning',
+        'Do not scale up yet: the process is starved of CPU',
+        `The event loop averages ${pct(all.eluMean)} busy ${over}, but the process got only ${num(
+          all.cpuMean,
+        )} core of CPU: it waits for a CPU it is not given (an overloaded host, a CPU quota).`,
+        numbers,
+        'Fix the host or the CPU limit first (see "Starved of CPU"); then judge capacity again.',
       );
     }
     if (all.eluMean < ctx.t.eluLow && inFlightAvg >= ctx.t.scaleUpAverage) {
@@ -1103,6 +1167,7 @@ export const scaleUpAdvisorRule: ExplainRule = (ctx) => {
 export const EXPLAIN_RULES: readonly ExplainRule[] = Object.freeze([
   slowDownstreamRule,
   cpuBoundRule,
+  cpuStarvedRule,
   volumeSpikeRule,
   largePayloadRule,
   sheddingRule,
@@ -1155,12 +1220,15 @@ export function explain(
         a.i - b.i,
     )
     .map(({ f }) => f);
-  const top =
-    findings.find((f) => f.status === 'firing' && f.severity !== 'info') ??
-    findings.find((f) => f.status === 'firing');
+  const top = findings.find((f) => f.status === 'firing' && f.severity !== 'info');
+  const notes = findings.filter((f) => f.status === 'firing' && f.severity === 'info');
   return {
     at: new Date(ctx.last.at).toISOString(),
-    headline: top ? `${top.title}. ${top.text}` : 'All quiet: no rule fires.',
+    headline: top
+      ? `${top.title}. ${top.text}`
+      : notes.length > 0
+        ? `All quiet: nothing needs action (${notes.map((f) => f.title).join('; ')}).`
+        : 'All quiet: no rule fires.',
     window: {
       snapshots: snapshots.length,
       seconds: round((ctx.last.at - ctx.first.at + ctx.first.spanMs) / 1000, 1) ?? 0,

@@ -29,6 +29,7 @@ export {
   DEFAULT_EXPLAIN_THRESHOLDS,
   slowDownstreamRule,
   cpuBoundRule,
+  cpuStarvedRule,
   volumeSpikeRule,
   largePayloadRule,
   sheddingRule,
