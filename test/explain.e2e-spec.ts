@@ -20,7 +20,11 @@ import {
   type ExplainModuleOptions,
   type ExplainReport,
 } from '@steady/metrics';
+import { WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
+import { BackpressuredWsAdapter, WsBackpressureModule } from '@steady/ws-backpressure';
 import { Agent } from 'node:http';
+import WebSocket, { type WebSocketServer as WsServer } from 'ws';
+import { rawUpgrade, type RawClient } from './support/ws';
 import { httpRequest, type HttpRequestOptions } from './support/keep-alive-load';
 import { ADAPTERS, createTestApp, type AdapterName, type TestApp } from './support/nest-app';
 
@@ -119,6 +123,11 @@ class ContractMetrics implements OnModuleInit {
       },
     });
   }
+}
+
+@WebSocketGateway({ path: '/feed' })
+class FeedGateway {
+  @WebSocketServer() server!: WsServer;
 }
 
 function appModule(explain: ExplainModuleOptions = {}, extra: DynamicModule[] = []) {
@@ -381,5 +390,46 @@ describe.each(ADAPTERS)('GET /ops/explain (%s)', (adapter: AdapterName) => {
     expect(during.title).toBe('Draining (draining)');
     expect(during.text).toContain('the application (DrainService.drain()');
     await done;
+  });
+
+  it('slow WebSocket consumers: stalled clients above the high water mark, then evicted', async () => {
+    const raws: RawClient[] = [];
+    const ws = appModule({}, [
+      WsBackpressureModule.forRoot({
+        highWaterMark: 64 * 1024,
+        lowWaterMark: 16 * 1024,
+        slowConsumerTimeoutMs: 800,
+        heartbeatIntervalMs: false,
+        globalMaxBufferedBytes: false,
+      }),
+    ]);
+    t = await createTestApp(
+      adapter,
+      { ...ws, providers: [...ws.providers, FeedGateway] },
+      { configure: (app) => void app.useWebSocketAdapter(new BackpressuredWsAdapter(app)) },
+    );
+    try {
+      const gateway = t.app.get(FeedGateway);
+      const calm = byRule(await report(t))['ws-slow-consumers']!;
+      expect(calm.status).toBe('quiet');
+      // three clients that never read: the kernel buffers fill, then the server's
+      for (let i = 0; i < 3; i++) raws.push(await rawUpgrade(t.port, '/feed', { stall: true }));
+      const message = 'x'.repeat(16 * 1024);
+      const stopAt = performance.now() + 1500;
+      while (performance.now() < stopAt) {
+        for (const c of gateway.server.clients) {
+          if (c.readyState === WebSocket.OPEN) c.send(message);
+        }
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      const f = byRule(await report(t))['ws-slow-consumers']!;
+      expect(f.status, f.text).toBe('firing');
+      expect(f.text).toMatch(/WebSocket clients are above their high water mark|Evicted over/);
+      expect(
+        Number(f.numbers.evicted_clients) + Number(f.numbers.unwritable_clients),
+      ).toBeGreaterThan(0);
+    } finally {
+      for (const r of raws) r.destroy();
+    }
   });
 });
