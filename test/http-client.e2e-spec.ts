@@ -225,6 +225,17 @@ describe.each(ADAPTERS)('@steady/http-client against a %s origin', (adapter) => 
     expect((refused as Error).message).toContain(`http://127.0.0.1:${port}/x`);
   });
 
+  it('a caller abort ends the request with kind "aborted" and leaves no listener on the caller signal', async () => {
+    const controller = new AbortController();
+    const pending = client
+      .get('/hang', { signal: controller.signal, timeoutMs: 5000 })
+      .catch((e: unknown) => e);
+    setTimeout(() => controller.abort(), 50);
+    expect(await pending).toMatchObject({ name: 'HttpClientError', kind: 'aborted' });
+    const late = await client.get('/users/abort-ok', { signal: new AbortController().signal });
+    expect(late.status).toBe(200);
+  });
+
   it('registers the contract metrics', async () => {
     const text = (await metrics.render()).body;
     expect(text).toMatch(/steady_http_client_requests_total\{client="default",cache="hit"\} [1-9]/);

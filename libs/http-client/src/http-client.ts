@@ -290,8 +290,17 @@ export class HttpClient {
 
   private async fetchOnce(req: CacheRequest, init: HttpRequestOptions): Promise<BufferedResponse> {
     const timeoutMs = init.timeoutMs ?? this.options.timeoutMs;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    // One controller per attempt, a clearable timer, and at most one listener per caller signal (linkSignal):
+    // AbortSignal.timeout() keeps its timer until it fires, AbortSignal.any() leaves a listener on a long-lived
+    // caller signal per request, and one listener per in-flight request passes Node's limit of 10 at once.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error(`timeout after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const user = init.signal;
+    const unlink = user ? linkSignal(user, controller) : undefined;
     const started = performance.now();
     try {
       const res = await this.agent.request({
@@ -300,7 +309,7 @@ export class HttpClient {
         method: req.method as Dispatcher.HttpMethod,
         headers: req.headers as Record<string, string | string[]>,
         body: req.body,
-        signal,
+        signal: controller.signal,
       });
       // No body for HEAD, 1xx, 204, 304 (a 304 may carry the Content-Length of the selected representation).
       const bodyless =
@@ -320,30 +329,38 @@ export class HttpClient {
       };
     } catch (err) {
       this.originDuration?.observe({ client: this.name }, (performance.now() - started) / 1000);
-      throw this.toError(req, err, timeout, init.signal);
+      throw this.toError(req, err, timedOut, timeoutMs, user);
+    } finally {
+      clearTimeout(timer);
+      unlink?.();
     }
   }
 
   private toError(
     req: CacheRequest,
     err: unknown,
-    timeout: AbortSignal,
+    timedOut: boolean,
+    timeoutMs: number,
     user?: AbortSignal,
   ): HttpClientError {
     const e = err as { code?: string; message?: string; name?: string };
     const url = req.url.href;
-    if (user?.aborted)
+    if (user?.aborted) {
       return new HttpClientError('aborted', req.method, url, 'aborted by the caller', {
         cause: err,
         code: 'ABORT_ERR',
       });
-    if (timeout.aborted) {
+    }
+    if (timedOut) {
       return new HttpClientError(
         'timeout',
         req.method,
         url,
-        `no complete response within ${init(this.options.timeoutMs)}`,
-        { cause: err, code: 'ETIMEDOUT' },
+        `no complete response within ${timeoutMs} ms`,
+        {
+          cause: err,
+          code: 'ETIMEDOUT',
+        },
       );
     }
     if (e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') {
@@ -362,10 +379,6 @@ export class HttpClient {
       { cause: err, code },
     );
   }
-}
-
-function init(ms: number): string {
-  return `${ms} ms`;
 }
 
 function toResponse(r: CachedResult): HttpClientResponse {
@@ -397,6 +410,38 @@ function cacheStatusField(r: CachedResult): string {
         '',
       );
   }
+}
+
+/** Caller signal → controllers of the in-flight attempts it should abort: one 'abort' listener per signal. */
+const linked = new WeakMap<AbortSignal, Set<AbortController>>();
+
+function linkSignal(signal: AbortSignal, controller: AbortController): () => void {
+  if (signal.aborted) {
+    controller.abort(signal.reason);
+    return () => undefined;
+  }
+  let set = linked.get(signal);
+  if (!set) {
+    const members = new Set<AbortController>();
+    set = members;
+    linked.set(signal, members);
+    const onAbort = () => {
+      for (const c of members) c.abort(signal.reason);
+      members.clear();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    (members as Set<AbortController> & { off?: () => void }).off = () =>
+      signal.removeEventListener('abort', onAbort);
+  }
+  set.add(controller);
+  const members = set as Set<AbortController> & { off?: () => void };
+  return () => {
+    members.delete(controller);
+    if (members.size === 0 && linked.get(signal) === members) {
+      members.off?.();
+      linked.delete(signal);
+    }
+  };
 }
 
 // ---- dispatcher -------------------------------------------------------------------------------------------
