@@ -164,7 +164,7 @@ describe.each(ADAPTERS)(
       children.push(b.child);
       haproxy = await startHaproxy({
         backends: [
-          { name: 'a', host: LOOPBACK, port: a.port, agent: { port: a.agentPort, inter: 100 } },
+          { name: 'a', host: LOOPBACK, port: a.port, agent: { port: a.agentPort, inter: 50 } },
           { name: 'b', host: LOOPBACK, port: b.port },
         ],
         httpCheck: { path: READY },
@@ -184,7 +184,7 @@ describe.each(ADAPTERS)(
         clients: 16,
         durationMs: LOAD_MS,
         tagHeader: 'x-served-by',
-        pauseMs: 5, // 16 clients, not a saturation test: leave the 2 cores some room for the checks
+        pauseMs: 10, // 16 clients, not a saturation test: leave the 2 cores some room for the checks
       });
       const rotation = watchRotation(haproxy, 'a', LOAD_MS + HARD_DEADLINE_MS);
       const exit = await Promise.race([
