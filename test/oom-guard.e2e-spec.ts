@@ -65,13 +65,16 @@ describe.each(ADAPTERS)('OomGuardModule in a Nest app (%s)', (adapter) => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function start(lastWords: (info: OomLastWords) => void) {
+  async function start(
+    lastWords: (info: OomLastWords) => void | Promise<void>,
+    extra: { hardDeadlineMs?: number; lastWordsTimeoutMs?: number } = {},
+  ) {
     @Module({
       imports: [
         SteadyCoreModule.forRoot({ sampleIntervalMs: 50 }),
         MetricsModule.forRoot(),
         HealthModule.forRoot({ lb: { fall: 1, intervalMs: 100, marginMs: 0 } }),
-        OomGuardModule.forRoot({ directory: dir, snapshot: false, lastWords }),
+        OomGuardModule.forRoot({ directory: dir, snapshot: false, lastWords, ...extra }),
       ],
     })
     class AppModule {}
@@ -154,6 +157,21 @@ describe.each(ADAPTERS)('OomGuardModule in a Nest app (%s)', (adapter) => {
     expect(report.steadyOomGuard.snapshot.result).toBe('skipped');
     expect(report.steadyOomGuard.drain.state).toBe('exited');
     expect(Object.keys(report.environmentVariables)).toEqual(['redacted']);
+  });
+  it('a hard deadline exits even when a step hangs (here: last words that never finish)', async () => {
+    const { reader, guard } = await start(() => new Promise<void>(() => undefined), {
+      hardDeadlineMs: 1_000,
+      lastWordsTimeoutMs: 3_000,
+    });
+    reader.oldGen = 0.75;
+    const actedAt = performance.now();
+    guard.check('gc');
+    const code = await Promise.race([guard.exited, sleep(10_000).then(() => 'timeout')]);
+    const afterMs = performance.now() - actedAt;
+    expect(code).toBe(70);
+    expect(afterMs).toBeGreaterThanOrEqual(950);
+    expect(afterMs).toBeLessThan(2_900); // the deadline, not the last-words bound
+    expect(guard.status().steps.last_words).toBeUndefined(); // still running when the deadline fired
   });
 });
 

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { readCgroupMemory } from './cgroup-memory';
 import { MemoryReader } from './memory.reader';
+import { MemoryTrigger } from './memory-trigger';
 
 const FIXTURES = resolve(__dirname, '../../../test/fixtures/oom-cgroup');
 const HOST = 24 * 1024 ** 3;
@@ -117,5 +118,29 @@ describe('MemoryReader', () => {
     expect(reading.rss).toBeGreaterThan(reading.heapUsed / 2);
     expect(reading.ratios.old_gen).toBeGreaterThan(0);
     expect(reading.ratios.old_gen).toBeLessThan(1);
+  });
+});
+
+describe('reader + trigger on a cgroup v1 fixture (256 MiB limit)', () => {
+  it('RSS climbing to 0.7 then 0.8 of the limit: warning, then action from a monitor sample', () => {
+    const MiB = 1024 ** 2;
+    const reader = new FixedHeapReader({
+      youngGenerationReserveBytes: 48 * MiB,
+      cgroupRoot: `${FIXTURES}/v1/sys`,
+      procSelfCgroup: `${FIXTURES}/v1/proc-self-cgroup`,
+      clock: () => 0,
+    });
+    reader.heapFigures = { oldGenUsed: 30 * MiB, used: 40 * MiB, limit: 176 * MiB };
+    const trigger = new MemoryTrigger({
+      thresholds: { old_gen: { warning: 0.6, action: 0.7 }, cgroup: { warning: 0.7, action: 0.8 } },
+      hysteresis: 0.05,
+      confirmMs: 1000,
+    });
+    const seen = [150, 180, 190, 205, 210].map((rssMiB) =>
+      trigger.evaluate(reader.read('monitor', rssMiB * MiB)).map((c) => `${c.kind}:${c.to}`),
+    );
+    // 180/256 = 0.70, 205/256 = 0.80
+    expect(seen).toEqual([[], ['cgroup:warning'], [], ['cgroup:action'], []]);
+    expect(trigger.level('old_gen')).toBe('ok');
   });
 });
