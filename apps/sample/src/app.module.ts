@@ -12,6 +12,7 @@ import { HealthModule } from '@steady/health';
 import { LoadSheddingModule } from '@steady/load-shedding';
 import { MetricsModule } from '@steady/metrics';
 import { WsBackpressureModule } from '@steady/ws-backpressure';
+import { AddressBookModule } from './address-book/address-book.module';
 import { MailModule } from './mail/mail.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { SampleOomModule } from './oom/sample-oom.module';
@@ -69,6 +70,8 @@ export class AppModule implements OnApplicationShutdown {
         // shallow ETags on the other GET routes; caches keep answers but revalidate before every reuse.
         EtagModule.forRoot({ cacheControl: { private: true, maxAge: 0, mustRevalidate: true } }),
         MailModule,
+        // contact lookups through @steady/http-client (memory cache; Redis with REDIS_URL; docs/http-client.md)
+        AddressBookModule.forRoot(),
         NotificationsModule,
         // memory: drain, snapshot, report and exit 70 before V8 aborts (OOM_* variables, docs/oom-guard.md)
         SampleOomModule.forRoot(),
