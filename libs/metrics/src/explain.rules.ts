@@ -399,7 +399,11 @@ export const slowDownstreamRule: ExplainRule = (ctx) => {
             (d) =>
               `The ${d.name} takes ${secs(d.recentMean!)} per call on average` +
               (d.recentP90 !== undefined ? ` (p90 ${secs(d.recentP90)})` : '') +
-              (d.earlierMean !== undefined ? `, up from ${secs(d.earlierMean)}` : '') +
+              (d.earlierMean === undefined
+                ? ''
+                : d.earlierMean < 0.8 * d.recentMean!
+                  ? `, up from ${secs(d.earlierMean)}`
+                  : ` (already ${secs(d.earlierMean)} before)`) +
               '.',
           )
           .join(' ')}`
@@ -439,7 +443,8 @@ export const cpuBoundRule: ExplainRule = (ctx) => {
   // a loop that is busy without the CPU time to show for it is starved (see cpu-starved), not CPU-bound
   const working = !isStarved(ctx, c);
   const busy = working && c.eluMean >= ctx.t.eluHigh;
-  const blocked = working && c.loopDelayP99Ms >= ctx.t.loopDelayHighMs;
+  // one stall can put p99 over the threshold; a loop that is blocked again and again is busy for it too
+  const blocked = working && c.loopDelayP99Ms >= ctx.t.loopDelayHighMs && c.eluMean >= 0.2;
   if (!busy && !blocked) {
     return finding(
       rule,
