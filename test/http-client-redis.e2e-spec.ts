@@ -8,6 +8,7 @@ import { Controller, Get, Injectable, Module, Param, Res } from '@nestjs/common'
 import { Test, type TestingModule } from '@nestjs/testing';
 import { HttpClient, HttpClientModule, type HttpClientModuleOptions } from '@steady/http-client';
 import { sleep } from './support/children';
+import { getFreePort } from './support/free-port';
 import { ADAPTERS, createTestApp, type TestApp } from './support/nest-app';
 import { startRedisServer, type RedisServerHandle } from './support/redis-server';
 
@@ -102,6 +103,28 @@ describe.each(ADAPTERS)('@steady/http-client Redis store (%s origin)', (adapter)
     expect(stats).toMatch(/cmdstat_hgetall:/);
   });
 
+  it('the optional L1 answers repeated hits in process, without a Redis round trip', async () => {
+    const c = await makeClient({
+      baseUrl: origin.url,
+      cache: { store: { redis: { url: redis.url, prefix: `${prefix}-l1`, l1: { ttlMs: 5000 } } } },
+    });
+    try {
+      const hgetalls = async () =>
+        Number(
+          /cmdstat_hgetall:calls=(\d+)/.exec(
+            (await redis.command('INFO', 'commandstats')) as string,
+          )?.[1] ?? 0,
+        );
+      expect((await c.client.get('/entries/l1')).cacheStatus).toBe('MISS');
+      const before = await hgetalls();
+      for (let i = 0; i < 5; i++)
+        expect((await c.client.get('/entries/l1')).cacheStatus).toBe('HIT');
+      expect(await hgetalls()).toBe(before);
+    } finally {
+      await c.ref.close();
+    }
+  });
+
   it('Redis killed mid-run: every request still succeeds (miss); restarted on the same port: hits again', async () => {
     const port = redis.port;
     const results: { ok: boolean; status?: CacheLabel; ms: number }[] = [];
@@ -147,6 +170,36 @@ describe.each(ADAPTERS)('@steady/http-client Redis store (%s origin)', (adapter)
     expect(results.slice(restartedAt).some((r) => r.status === 'HIT')).toBe(true);
     expect(a.client.stats.storeErrors.get ?? 0).toBeGreaterThan(0);
   }, 30_000);
+});
+
+describe('@steady/http-client Redis store: Redis unreachable from the start', () => {
+  let origin: TestApp;
+  beforeAll(async () => {
+    origin = await createTestApp('express', { imports: [DirectoryModule] });
+  });
+  afterAll(() => origin?.close());
+
+  it('every request succeeds as a miss, none waits on Redis for long', async () => {
+    const port = await getFreePort(); // nothing listens there
+    const c = await makeClient({
+      baseUrl: origin.url,
+      cache: { store: { redis: { url: `redis://127.0.0.1:${port}`, commandTimeoutMs: 200 } } },
+    });
+    try {
+      const times: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const t = performance.now();
+        const r = await c.client.get('/entries/no-redis');
+        times.push(performance.now() - t);
+        expect([r.status, r.cacheStatus]).toEqual([200, 'MISS']);
+      }
+      expect(Math.max(...times)).toBeLessThan(1000);
+      expect(times.slice(1).reduce((a, b) => a + b, 0) / 19).toBeLessThan(250);
+      expect(c.client.stats.storeErrors.get).toBeGreaterThan(0);
+    } finally {
+      await c.ref.close();
+    }
+  });
 });
 
 type CacheLabel = 'HIT' | 'MISS' | 'REVALIDATED' | 'STALE' | 'ERROR' | 'BYPASS';
