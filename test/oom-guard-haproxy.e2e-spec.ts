@@ -214,6 +214,7 @@ describe.each(ADAPTERS)(
       const report = JSON.parse(reportText) as {
         environmentVariables: Record<string, unknown>;
         header: { processId: number };
+        resourceUsage: { maxRss: number };
         steadyOomGuard: {
           cause: {
             kind: string;
@@ -281,40 +282,78 @@ describe.each(ADAPTERS)(
   },
 );
 
-describe('control: the same leak without the guard', () => {
-  it('V8 aborts (SIGABRT, a shell says 134) with no snapshot and no report', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'steady-oom-control-'));
+/** Drives 16 keep-alive clients straight at `a` (no balancer) until it exits; bounded. */
+async function leakUntilExit(a: Fixture, timeoutMs: number) {
+  const url = `http://${LOOPBACK}:${a.port}/work`;
+  const end = performance.now() + timeoutMs;
+  const client = async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      while (!a.child.exitInfo() && performance.now() < end) {
+        await httpRequest(url, { agent }).catch(() => sleep(20));
+        await sleep(5);
+      }
+    } finally {
+      agent.destroy();
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, client));
+  return Promise.race([a.child.exited, sleep(5_000).then(() => 'timeout' as const)]);
+}
+
+describe('the same leak without a balancer', () => {
+  let dir: string | undefined;
+  let child: ManagedChild | undefined;
+  afterEach(async () => {
+    await child?.stop({ killAfterMs: 2_000 });
+    if (dir) await rm(dir, { recursive: true, force: true });
+    child = dir = undefined;
+  });
+
+  it('control, no guard: V8 aborts (SIGABRT, a shell says 134) with no snapshot and no report', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'steady-oom-control-'));
     const a = await startFixture(
       'oom-control',
       'express',
       { OOM_GUARD: 'false', OOM_DIR: dir, OOM_LEAK_MIB_PER_S: String(LEAK_MIB_PER_S * 2) },
       ['--max-old-space-size=128'],
     );
-    try {
-      const url = `http://${LOOPBACK}:${a.port}/work`;
-      const end = performance.now() + 40_000;
-      const client = async () => {
-        const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-        try {
-          while (!a.child.exitInfo() && performance.now() < end) {
-            await httpRequest(url, { agent }).catch(() => sleep(20));
-            await sleep(5);
-          }
-        } finally {
-          agent.destroy();
-        }
-      };
-      await Promise.all(Array.from({ length: 16 }, client));
-      const exit = await Promise.race([
-        a.child.exited,
-        sleep(5_000).then(() => 'timeout' as const),
-      ]);
-      expect(exit, outputTail(a.child, 20)).toEqual({ code: null, signal: 'SIGABRT' });
-      expect(a.child.output()).toMatch(/heap limit|heap out of memory/i);
-      expect(await readdir(dir)).toEqual([]);
-    } finally {
-      await a.child.stop({ killAfterMs: 2_000 });
-      await rm(dir, { recursive: true, force: true });
-    }
+    child = a.child;
+    const exit = await leakUntilExit(a, 40_000);
+    expect(exit, outputTail(a.child, 20)).toEqual({ code: null, signal: 'SIGABRT' });
+    expect(a.child.output()).toMatch(/heap limit|heap out of memory/i);
+    expect(await readdir(dir)).toEqual([]);
+  }, 60_000);
+
+  it('a snapshot that would not fit in time is skipped, and the report says why; exit 70', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'steady-oom-skip-'));
+    const a = await startFixture(
+      'oom-skip',
+      'fastify',
+      {
+        OOM_DIR: dir,
+        OOM_LEAK_MIB_PER_S: String(LEAK_MIB_PER_S * 2),
+        // ~95 MiB heap × 10 s/MiB: far beyond the hard deadline
+        OOM_SNAPSHOT_MS_PER_MIB: '10000',
+        // no balancer here: a short drain wait (2 × 100 + 100 ms) so the leak does not reach the critical level
+        DRAIN_LB_DELAY_MS: '0',
+      },
+      ['--max-old-space-size=128'],
+    );
+    child = a.child;
+    const exit = await leakUntilExit(a, 40_000);
+    expect(exit, outputTail(a.child, 30)).toEqual({ code: 70, signal: null });
+    const files = await readdir(dir);
+    expect(
+      files.filter((f) => !f.startsWith('oom-report-')),
+      files.join(', '),
+    ).toEqual([]);
+    expect(files).toHaveLength(1);
+    const report = JSON.parse(await readFile(join(dir, files[0]!), 'utf8'));
+    expect(report.steadyOomGuard.snapshot).toMatchObject({ result: 'skipped' });
+    expect(report.steadyOomGuard.snapshot.reason).toMatch(
+      /^not enough time: ~\d+ ms expected \(\d+ MiB heap × 10000 ms\/MiB\), \d+ ms left before the hard deadline$/,
+    );
+    expect(a.child.output()).toContain('heap snapshot skipped: not enough time');
   }, 60_000);
 });

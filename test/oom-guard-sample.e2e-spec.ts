@@ -52,6 +52,7 @@ describe.each(ADAPTERS)('sample app: OOM guard wiring (%s)', (adapter) => {
     expect(app!.get(OomGuardService).options.thresholds.old_gen).toEqual({
       warning: 0.6,
       action: 0.7,
+      critical: 0.85,
     });
     const metrics = (await httpRequest(`${url}/metrics`)).body;
     expect(metrics).toMatch(/^steady_oom_level\{service="steady-sample"\} 0$/m);

@@ -68,12 +68,13 @@ describe.each(ADAPTERS)('OomGuardModule in a Nest app (%s)', (adapter) => {
   async function start(
     lastWords: (info: OomLastWords) => void | Promise<void>,
     extra: { hardDeadlineMs?: number; lastWordsTimeoutMs?: number } = {},
+    lbDelayMs = 0,
   ) {
     @Module({
       imports: [
         SteadyCoreModule.forRoot({ sampleIntervalMs: 50 }),
         MetricsModule.forRoot(),
-        HealthModule.forRoot({ lb: { fall: 1, intervalMs: 100, marginMs: 0 } }),
+        HealthModule.forRoot({ lb: { fall: 1, intervalMs: 100, marginMs: 0, delayMs: lbDelayMs } }),
         OomGuardModule.forRoot({ directory: dir, snapshot: false, lastWords, ...extra }),
       ],
     })
@@ -158,6 +159,32 @@ describe.each(ADAPTERS)('OomGuardModule in a Nest app (%s)', (adapter) => {
     expect(report.steadyOomGuard.drain.state).toBe('exited');
     expect(Object.keys(report.environmentVariables)).toEqual(['redacted']);
   });
+  it('memory reaching the critical level during the drain cuts it short: no snapshot, report, exit 70', async () => {
+    // a long balancer wait: the drain would take 5 s
+    const { reader, guard, drain } = await start(() => undefined, {}, 5_000);
+    expect(drain.options.lbWaitMs).toBe(5_000);
+    reader.oldGen = 0.72;
+    const actedAt = performance.now();
+    guard.check('gc');
+    await sleep(100);
+    expect(drain.state).toBe('draining');
+    reader.oldGen = 0.86; // traffic still reaches the instance and leaks into it
+    guard.check('monitor');
+    const code = await Promise.race([guard.exited, sleep(10_000).then(() => 'timeout')]);
+    expect(code).toBe(70);
+    expect(performance.now() - actedAt).toBeLessThan(2_000);
+    const s = guard.status();
+    expect(s.emergency).toBe(
+      'memory critical during the action: old_gen 86.0 % ≥ 85.0 % (monitor reading)',
+    );
+    expect(s.snapshot).toEqual({ result: 'skipped', reason: s.emergency, durationMs: 0 });
+    expect(drain.state).toBe('draining'); // cut short, not finished
+    const files = await readdir(dir);
+    expect(files).toHaveLength(1);
+    const report = JSON.parse(await readFile(join(dir, files[0]!), 'utf8'));
+    expect(report.steadyOomGuard.emergency).toBe(s.emergency);
+  });
+
   it('a hard deadline exits even when a step hangs (here: last words that never finish)', async () => {
     const { reader, guard } = await start(() => new Promise<void>(() => undefined), {
       hardDeadlineMs: 1_000,
@@ -188,7 +215,11 @@ describe('OomGuardModule options', () => {
     class AppModule {}
     const ref = await Test.createTestingModule({ imports: [AppModule] }).compile();
     const guard = ref.get(OomGuardService);
-    expect(guard.options.thresholds.old_gen).toEqual({ warning: 0.5, action: 0.65 });
+    expect(guard.options.thresholds.old_gen).toEqual({
+      warning: 0.5,
+      action: 0.65,
+      critical: 0.825,
+    });
     expect(guard.options.exitCode).toBe(75);
     await ref.close();
   });

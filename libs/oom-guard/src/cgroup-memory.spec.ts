@@ -132,7 +132,10 @@ describe('reader + trigger on a cgroup v1 fixture (256 MiB limit)', () => {
     });
     reader.heapFigures = { oldGenUsed: 30 * MiB, used: 40 * MiB, limit: 176 * MiB };
     const trigger = new MemoryTrigger({
-      thresholds: { old_gen: { warning: 0.6, action: 0.7 }, cgroup: { warning: 0.7, action: 0.8 } },
+      thresholds: {
+        old_gen: { warning: 0.6, action: 0.7, critical: 0.85 },
+        cgroup: { warning: 0.7, action: 0.8, critical: 0.9 },
+      },
       hysteresis: 0.05,
       confirmMs: 1000,
     });

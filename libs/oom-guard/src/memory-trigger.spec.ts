@@ -4,8 +4,8 @@ import type { MemoryReading } from './oom-guard-options.interface';
 const MiB = 1024 ** 2;
 const options = {
   thresholds: {
-    old_gen: { warning: 0.6, action: 0.7 },
-    cgroup: { warning: 0.7, action: 0.8 },
+    old_gen: { warning: 0.6, action: 0.7, critical: 0.85 },
+    cgroup: { warning: 0.7, action: 0.8, critical: 0.9 },
   },
   hysteresis: 0.05,
   confirmMs: 1000,

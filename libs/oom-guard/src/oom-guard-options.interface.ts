@@ -7,10 +7,16 @@ export type OomLevel = (typeof OOM_LEVELS)[number];
 /** @publicApi */
 export type OomStep = (typeof OOM_STEPS)[number];
 
-/** Warning and action thresholds of one kind, as ratios in (0, 1); `warning < action`. @publicApi */
+/** Thresholds of one kind, as ratios in (0, 1); `warning < action < critical`. @publicApi */
 export interface OomThresholds {
   warning?: number;
   action?: number;
+  /**
+   * During the action: memory still climbing to this level (the balancer has not taken the instance out, traffic
+   * reaches it directly) cuts the drain short — no snapshot, the report, exit — an exit 70 with evidence instead of a
+   * 134 without. Judged on every reading (GC and monitor). Default `action + (1 − action) / 2` (0.85 / 0.90).
+   */
+  critical?: number;
 }
 
 /** Heap snapshot before exit. @publicApi */
@@ -99,7 +105,7 @@ export interface OomGuardModuleOptions {
 
 /** Options after defaults and validation. */
 export interface ResolvedOomGuardOptions {
-  thresholds: Record<MemoryKind, { warning: number; action: number }>;
+  thresholds: Record<MemoryKind, { warning: number; action: number; critical: number }>;
   hysteresis: number;
   confirmMs: number;
   directory: string;

@@ -14,8 +14,8 @@ describe('resolveOomGuardOptions', () => {
   it('defaults: 0.60/0.70 old-gen, 0.70/0.80 cgroup, exit 70, snapshot gated at 6× heap', () => {
     const o = resolveOomGuardOptions({});
     expect(o.thresholds).toEqual({
-      old_gen: { warning: 0.6, action: 0.7 },
-      cgroup: { warning: 0.7, action: 0.8 },
+      old_gen: { warning: 0.6, action: 0.7, critical: 0.85 },
+      cgroup: { warning: 0.7, action: 0.8, critical: 0.9 },
     });
     expect(o).toMatchObject({
       hysteresis: 0.05,
@@ -38,6 +38,7 @@ describe('resolveOomGuardOptions', () => {
     expect(resolveOomGuardOptions({ oldGen: { action: 0.5 } }).thresholds.old_gen).toEqual({
       warning: 0.45,
       action: 0.5,
+      critical: 0.75,
     });
   });
 
@@ -48,6 +49,11 @@ describe('resolveOomGuardOptions', () => {
     [{ cgroup: { warning: -0.1 } }, 'cgroup.warning', 'a number > 0 and < 1'],
     [{ oldGen: { actoin: 0.7 } }, 'oldGen.actoin', 'a known option of oldGen'],
     [{ hysteresis: 0.6 }, 'hysteresis', '<= 0.5'],
+    [
+      { oldGen: { action: 0.8, critical: 0.8 } },
+      'oldGen.critical',
+      'more than oldGen.action (0.8)',
+    ],
     [{ exitCode: 0 }, 'exitCode', '>= 1'],
     [{ snapshot: { headroomFactor: 0.5 } }, 'snapshot.headroomFactor', '>= 1'],
     [

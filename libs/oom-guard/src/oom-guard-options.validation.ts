@@ -77,7 +77,7 @@ export function resolveOomGuardOptions(
     ['old_gen', 'oldGen'],
     ['cgroup', 'cgroup'],
   ] as const) {
-    const raw = object(option, options[option], ['warning', 'action']);
+    const raw = object(option, options[option], ['warning', 'action', 'critical']);
     const range = { greaterThan: 0, lessThan: 1 };
     const action = v.number(`${option}.action`, raw.action, DEFAULT_THRESHOLDS[kind].action, range);
     const fallbackWarning = Math.min(DEFAULT_THRESHOLDS[kind].warning, action * 0.9);
@@ -88,7 +88,14 @@ export function resolveOomGuardOptions(
       `less than ${option}.action (${action})`,
       warning,
     );
-    thresholds[kind] = { warning, action };
+    const critical = v.number(`${option}.critical`, raw.critical, action + (1 - action) / 2, range);
+    v.check(
+      critical > action,
+      `${option}.critical`,
+      `more than ${option}.action (${action})`,
+      critical,
+    );
+    thresholds[kind] = { warning, action, critical };
   }
 
   const directory = resolve(

@@ -57,6 +57,8 @@ export interface OomGuardStatus {
   readonly steps: Readonly<Partial<Record<OomStep, number>>>;
   /** Readings taken on major GCs and on the monitor's samples. */
   readonly samples: Readonly<{ gc: number; monitor: number }>;
+  /** Set when memory reached the critical level during the action (the drain was cut short). */
+  readonly emergency: string | undefined;
 }
 
 /** What started the action. @publicApi */
@@ -108,6 +110,11 @@ export class OomGuardService implements OnModuleInit, OnApplicationShutdown {
   private snapshot: SnapshotOutcome | undefined;
   private reportPath: string | undefined;
   private lastActionEpochMs: number | undefined;
+  private emergency: string | undefined;
+  private declareEmergency: (why: string) => void = () => undefined;
+  private readonly emergencyDeclared = new Promise<string>(
+    (resolve) => (this.declareEmergency = resolve),
+  );
 
   constructor(
     @Inject(STEADY_OOM_GUARD_OPTIONS) readonly options: ResolvedOomGuardOptions,
@@ -200,6 +207,7 @@ export class OomGuardService implements OnModuleInit, OnApplicationShutdown {
       reportPath: this.reportPath,
       steps: { ...this.stepDurations },
       samples: { ...this.sampleCounts },
+      emergency: this.emergency,
     };
   }
 
@@ -220,7 +228,10 @@ export class OomGuardService implements OnModuleInit, OnApplicationShutdown {
     const reading = this.reader.read(source, rss);
     this.latest = reading;
     if (source !== 'manual') this.sampleCounts[source]++;
-    if (this.acting) return reading;
+    if (this.acting) {
+      this.watchCritical(reading);
+      return reading;
+    }
     for (const change of this.trigger.evaluate(reading)) {
       this.onChange(change, crossedAtEpochMs ?? Date.now());
     }
@@ -245,6 +256,23 @@ export class OomGuardService implements OnModuleInit, OnApplicationShutdown {
     this.lastActionEpochMs = this.cause.actedAtEpochMs;
     this.acting = this.run(this.cause);
     return this.acting;
+  }
+
+  /** During the action: memory still climbing to the critical level cuts the drain short. */
+  private watchCritical(reading: MemoryReading): void {
+    if (this.emergency !== undefined) return;
+    const t = this.options.thresholds;
+    // any reading, the monitor's too: V8 escalates from here to its abort inside one allocation (scavenge,
+    // mark-compact, last-resort GC), delivering no GC entry in between; garbage or not, this close, leave now
+    const oldGen = reading.ratios.old_gen >= t.old_gen.critical;
+    const cgroup = reading.cgroupLimit !== undefined && reading.ratios.cgroup >= t.cgroup.critical;
+    if (!oldGen && !cgroup) return;
+    const kind: MemoryKind = oldGen ? 'old_gen' : 'cgroup';
+    this.emergency =
+      `memory critical during the action: ${kind} ${pct(reading.ratios[kind])} ≥ ${pct(t[kind].critical)} ` +
+      `(${reading.source} reading)`;
+    this.logger.error(`${this.emergency}: cutting the drain short, no snapshot, report and exit`);
+    this.declareEmergency(this.emergency);
   }
 
   private onChange(change: OomLevelChange, crossedAtEpochMs: number): void {
@@ -297,9 +325,10 @@ export class OomGuardService implements OnModuleInit, OnApplicationShutdown {
       await this.step('drain', async () => {
         if (!this.drain) return;
         const done = await settlesWithin(
-          this.drain.drain('memory', { exitCode: false }),
+          Promise.race([this.drain.drain('memory', { exitCode: false }), this.emergencyDeclared]),
           this.options.drainTimeoutMs,
         );
+        if (this.emergency !== undefined) return;
         if (!done) {
           this.logger.error(
             `the drain did not finish within ${this.options.drainTimeoutMs} ms; going on`,
@@ -340,6 +369,9 @@ export class OomGuardService implements OnModuleInit, OnApplicationShutdown {
 
   private takeSnapshot(startedAt: number): SnapshotOutcome {
     const o = this.options.snapshot;
+    if (this.emergency !== undefined) {
+      return { result: 'skipped', reason: this.emergency, durationMs: 0 };
+    }
     if (!o.enabled)
       return { result: 'skipped', reason: 'snapshot disabled (snapshot: false)', durationMs: 0 };
     const reading = this.reader.read('manual');
@@ -403,6 +435,7 @@ export class OomGuardService implements OnModuleInit, OnApplicationShutdown {
   protected evidence(cause: OomCause): Record<string, unknown> {
     return {
       cause,
+      emergency: this.emergency,
       snapshot: this.snapshot,
       stepsMs: { ...this.stepDurations },
       drain: this.drain?.status(),
@@ -458,6 +491,7 @@ export class OomGuardService implements OnModuleInit, OnApplicationShutdown {
           const t = this.options.thresholds[kind];
           g.set({ kind, level: 'warning' }, t.warning);
           g.set({ kind, level: 'action' }, t.action);
+          g.set({ kind, level: 'critical' }, t.critical);
         }
       },
     });
