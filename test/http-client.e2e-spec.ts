@@ -131,7 +131,7 @@ describe.each(ADAPTERS)('@steady/http-client against a %s origin', (adapter) => 
         HttpClientModule.forRoot({
           baseUrl: origin.url,
           cache: { cacheStatusHeader: true },
-          timeoutMs: 300,
+          timeoutMs: 10_000,
         }),
       ],
     }).compile();
@@ -205,6 +205,20 @@ describe.each(ADAPTERS)('@steady/http-client against a %s origin', (adapter) => 
     expect(state.count('users/7')).toBe(2);
   });
 
+  it('a POST through fetch + client.dispatcher invalidates too', async () => {
+    await client.get('/users/8');
+    expect((await client.get('/users/8')).cacheStatus).toBe('HIT');
+    const post = await fetch(`${origin.url}/users/8`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+      dispatcher: client.dispatcher,
+    });
+    expect(post.status).toBe(201);
+    await post.arrayBuffer();
+    expect((await client.get('/users/8')).cacheStatus).toBe('MISS');
+  });
+
   it('json() throws a typed error on a non-2xx status; a 404 with max-age is cached', async () => {
     await expect(client.json('/missing')).rejects.toMatchObject({
       name: 'HttpClientError',
@@ -215,7 +229,7 @@ describe.each(ADAPTERS)('@steady/http-client against a %s origin', (adapter) => 
   });
 
   it('timeouts and refused connections are HttpClientErrors naming the URL and cause', async () => {
-    const t = await client.get('/hang').catch((e: unknown) => e);
+    const t = await client.get('/hang', { timeoutMs: 300 }).catch((e: unknown) => e);
     expect(t).toBeInstanceOf(HttpClientError);
     expect(t).toMatchObject({ kind: 'timeout' });
     expect((t as Error).message).toContain(`${origin.url}/hang`);

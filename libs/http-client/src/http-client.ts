@@ -173,6 +173,13 @@ export class HttpClient {
     await this.cache?.invalidate(this.resolve(url));
   }
 
+  /** @internal the dispatcher's invalidation after an unsafe method (never throws). */
+  invalidateAfter(url: URL, headers: HeaderRecord): void {
+    if (!this.cache) return;
+    const res = { status: 200, statusText: '', headers, body: Buffer.alloc(0) };
+    void this.cache.invalidate(url, res).catch(() => undefined);
+  }
+
   /**
    * The client as an undici dispatcher: `fetch(url, { dispatcher: client.dispatcher })` or
    * `setGlobalDispatcher(client.dispatcher)`. GET/HEAD go through the cache; other methods pass through and
@@ -464,8 +471,18 @@ function createCachingDispatcher(client: HttpClient): Dispatcher {
     (dispatch: Dispatcher['dispatch']): Dispatcher['dispatch'] =>
     (opts, handler) => {
       const method = (opts.method ?? 'GET').toUpperCase();
-      if ((method !== 'GET' && method !== 'HEAD') || opts.upgrade || !opts.origin) {
-        return dispatch(opts, handler);
+      if (opts.upgrade || !opts.origin) return dispatch(opts, handler);
+      if (method !== 'GET' && method !== 'HEAD') {
+        // Passed through; a 2xx/3xx to an unsafe method invalidates the URL (and same-origin Location /
+        // Content-Location) as soon as its status is known, before fetch() resolves.
+        if (SAFE.has(method)) return dispatch(opts, handler);
+        const url = new URL(opts.path, String(opts.origin));
+        return dispatch(
+          opts,
+          invalidatingHandler(handler as NewHandler, (status, headers) => {
+            if (status >= 200 && status < 400) client.invalidateAfter(url, headers);
+          }) as unknown as Dispatcher.DispatchHandler,
+        );
       }
       if (opts.body != null && typeof opts.body !== 'string' && !Buffer.isBuffer(opts.body)) {
         return dispatch(opts, handler);
@@ -523,6 +540,37 @@ function createCachingDispatcher(client: HttpClient): Dispatcher {
       return true;
     };
   return client.originDispatcher.compose(interceptor);
+}
+
+const SAFE = new Set(['OPTIONS', 'TRACE']);
+
+/** Delegates every callback to `inner`; reports the response status and headers first. */
+function invalidatingHandler(
+  inner: NewHandler,
+  onStatus: (status: number, headers: HeaderRecord) => void,
+): object {
+  return {
+    onRequestStart: (c: unknown, ctx: unknown) => inner.onRequestStart?.(c, ctx),
+    onRequestUpgrade: (c: unknown, status: number, headers: HeaderRecord, socket: unknown) =>
+      (inner as { onRequestUpgrade?: (...a: unknown[]) => void }).onRequestUpgrade?.(
+        c,
+        status,
+        headers,
+        socket,
+      ),
+    onResponseStart: (c: unknown, status: number, headers: HeaderRecord, statusText: string) => {
+      try {
+        onStatus(status, headers);
+      } catch {
+        /* invalidation never fails the response */
+      }
+      return inner.onResponseStart?.(c, status, headers, statusText);
+    },
+    onResponseData: (c: unknown, chunk: Buffer) => inner.onResponseData?.(c, chunk),
+    onResponseEnd: (c: unknown, trailers: Record<string, string>) =>
+      inner.onResponseEnd?.(c, trailers),
+    onResponseError: (c: unknown, err: Error) => inner.onResponseError?.(c, err),
+  };
 }
 
 function normalizeDispatchHeaders(raw: unknown): HeaderRecord {
