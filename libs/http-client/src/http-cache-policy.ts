@@ -174,23 +174,28 @@ export function varyValues(
   requestHeaders: HeaderRecord,
 ): Record<string, string | null> {
   const out: Record<string, string | null> = {};
-  for (const n of names) out[n] = normalizeVaryValue(headerValue(requestHeaders, n));
+  for (const n of names) out[n] = normalizeVaryValue(n, headerValue(requestHeaders, n));
   return out;
 }
 
-function normalizeVaryValue(v: string | undefined): string | null {
+/** Fields whose values are case-insensitive tokens (language tags, codings, charsets). */
+const CASE_INSENSITIVE_VARY = new Set(['accept-language', 'accept-encoding', 'accept-charset']);
+
+/** Whitespace around list members, runs of spaces and (for the fields above) case select no other variant. */
+function normalizeVaryValue(name: string, v: string | undefined): string | null {
   if (v === undefined) return null;
-  return v
+  const out = v
     .split(',')
     .map((s) => s.trim())
     .join(', ')
     .replace(/\s+/g, ' ');
+  return CASE_INSENSITIVE_VARY.has(name) ? out.toLowerCase() : out;
 }
 
 /** Does the request select this stored variant (RFC 9111 §4.1)? */
 export function varyMatches(meta: CachedResponseMeta, requestHeaders: HeaderRecord): boolean {
   for (const [name, stored] of Object.entries(meta.vary)) {
-    if (normalizeVaryValue(headerValue(requestHeaders, name)) !== stored) return false;
+    if (normalizeVaryValue(name, headerValue(requestHeaders, name)) !== stored) return false;
   }
   return true;
 }

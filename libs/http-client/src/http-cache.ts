@@ -90,6 +90,7 @@ interface Flight {
 export class HttpCache {
   private readonly flights = new Map<string, Flight>();
   private readonly revalidating = new Map<string, number>();
+  private readonly derived = new WeakMap<CachedResponseMeta, Derived>();
 
   constructor(
     protected readonly store: HttpCacheStore,
@@ -119,9 +120,8 @@ export class HttpCache {
     const entry = selectVariant(variants, req.headers, now);
 
     if (entry) {
-      const cc = parseCacheControl(headerValue(entry.meta.headers, 'cache-control'));
-      const age = currentAge(entry.meta, now);
-      const lifetime = freshnessLifetime(entry.meta, cc, this.options);
+      const { cc, lifetime, initialAge } = this.derive(entry.meta);
+      const age = initialAge + Math.max(0, now - entry.meta.responseTime) / 1000;
       const fresh = lifetime > age;
       const reqMaxAge = deltaSeconds(reqCc, 'max-age');
       const minFresh = deltaSeconds(reqCc, 'min-fresh');
@@ -164,6 +164,24 @@ export class HttpCache {
 
     if (reqCc.has('only-if-cached')) return gatewayTimeout();
     return this.fetchAndStore(req, key, origin, variants);
+  }
+
+  /**
+   * Parsed directives, freshness lifetime and corrected initial age of a stored response, computed once per
+   * metadata object (the memory store hands out the same object on every hit).
+   */
+  private derive(meta: CachedResponseMeta): Derived {
+    let d = this.derived.get(meta);
+    if (!d) {
+      const cc = parseCacheControl(headerValue(meta.headers, 'cache-control'));
+      d = {
+        cc,
+        lifetime: freshnessLifetime(meta, cc, this.options),
+        initialAge: currentAge(meta, meta.responseTime),
+      };
+      this.derived.set(meta, d);
+    }
+    return d;
   }
 
   /** Removes every stored response of the URL (and of same-origin Location / Content-Location). */
@@ -486,7 +504,16 @@ export class HttpCache {
 const EMPTY = Buffer.alloc(0);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
+interface Derived {
+  cc: CacheDirectives;
+  lifetime: number;
+  initialAge: number;
+}
+
+const NO_DIRECTIVES: CacheDirectives = new Map();
+
 function requestDirectives(headers: HeaderRecord): CacheDirectives {
+  if (headers['cache-control'] === undefined && headers.pragma === undefined) return NO_DIRECTIVES;
   const cc = parseCacheControl(headerValue(headers, 'cache-control'));
   if (
     headers['cache-control'] === undefined &&
