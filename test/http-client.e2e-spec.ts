@@ -24,6 +24,7 @@ import {
   getHttpClientToken,
 } from '@steady/http-client';
 import { MetricsModule, MetricsService } from '@steady/metrics';
+import { createServer } from 'node:http';
 import { fetch } from 'undici';
 import { getFreePort } from './support/free-port';
 import { ADAPTERS, createTestApp, type TestApp } from './support/nest-app';
@@ -318,5 +319,47 @@ describe('@steady/http-client module wiring', () => {
         imports: [HttpClientModule.forRoot({ cache: { store: 'cache-manager' } })],
       }).compile(),
     ).rejects.toThrow(/cache\.store/);
+  });
+});
+
+describe('@steady/http-client retries', () => {
+  it('retries an idempotent request after a connection reset only when asked to (off by default)', async () => {
+    let n = 0;
+    const server = createServer((req, res) => {
+      n++;
+      if (n % 2 === 1) {
+        req.socket.destroy(); // every other request: the connection is reset before any response
+        return;
+      }
+      res.end('ok');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    const url = `http://127.0.0.1:${port}/x`;
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        HttpClientModule.forRoot({ name: 'once', cache: false }),
+        HttpClientModule.forRoot({ name: 'retrying', cache: false, retries: 1, retryDelayMs: 10 }),
+      ],
+    }).compile();
+    try {
+      const once = moduleRef.get<HttpClient>(getHttpClientToken('once'));
+      const retrying = moduleRef.get<HttpClient>(getHttpClientToken('retrying'));
+      await expect(once.get(url)).rejects.toMatchObject({
+        name: 'HttpClientError',
+        kind: 'network',
+      });
+      expect(n).toBe(1);
+      n = 2; // the next request is reset again
+      const r = await retrying.get(url);
+      expect([r.status, r.text(), n]).toEqual([200, 'ok', 4]);
+      await expect(retrying.request(url, { method: 'POST', body: 'x' })).rejects.toMatchObject({
+        kind: 'network',
+      });
+      expect(n).toBe(5); // POST is not retried
+    } finally {
+      await moduleRef.close();
+      await new Promise((r) => server.close(r));
+    }
   });
 });

@@ -217,6 +217,20 @@ describe('HttpCache', () => {
       expect((await cache.handle(get(U), o.fetch)).cacheStatus).toBe('HIT');
     });
 
+    it('Accept-Language case and spacing select the same variant; another language does not', async () => {
+      const { cache } = newCache();
+      const o = origin(() => ({
+        headers: { 'cache-control': 'max-age=60', vary: 'Accept-Language' },
+      }));
+      await cache.handle(get(U, { 'accept-language': 'en, de' }), o.fetch);
+      expect(
+        (await cache.handle(get(U, { 'accept-language': 'EN ,  De' }), o.fetch)).cacheStatus,
+      ).toBe('HIT');
+      expect((await cache.handle(get(U, { 'accept-language': 'fr' }), o.fetch)).cacheStatus).toBe(
+        'MISS',
+      );
+    });
+
     it('never stores `Vary: *`', async () => {
       const { cache, store } = newCache();
       const o = origin(() => ({ headers: { 'cache-control': 'max-age=60', vary: 'Accept, *' } }));
