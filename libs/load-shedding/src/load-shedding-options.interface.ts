@@ -29,6 +29,14 @@ export interface EventLoopShedOptions {
    * is shed for it. Default `50`; lower it if each request burns more than ~20 ms of CPU. 0..100000.
    */
   minRate?: number;
+  /**
+   * Engage only when the clients are also opening new connections while the loop is overloaded (default `true`).
+   * HTTP/1.1 clients open a connection when all of theirs are waiting, so a growing connection count is work
+   * queueing in front of the server (an open loop); a saturated loop on a fixed set of connections (a client
+   * pool, a proxy's `maxconn`) is a closed loop, which shedding cannot relieve — every rejection is replaced at
+   * once — so it is left alone (the in-flight band still applies). `false`: busy and slow is enough.
+   */
+  openLoopOnly?: boolean;
 }
 
 /**
@@ -90,6 +98,7 @@ export interface ResolvedLoadSheddingOptions {
         smoothing: number;
         minAdmitFraction: number;
         minRate: number;
+        openLoopOnly: boolean;
       }
     | false;
   heap: ShedBand | false;

@@ -66,6 +66,7 @@ describe('resolveLoadSheddingOptions', () => {
       { signals: [{ name: 'db', soft: 1, hard: 1, read: () => 0 }] },
       'invalid option "signals[0].soft"',
     ],
+    [{ eventLoop: { openLoopOnly: 'yes' } }, 'invalid option "eventLoop.openLoopOnly"'],
   ])('rejects %j', (options, message) => {
     expect(() => resolveLoadSheddingOptions(options as never)).toThrow(
       `@steady/load-shedding: ${message}`,

@@ -63,7 +63,14 @@ export function resolveLoadSheddingOptions(
   if (options.eventLoop !== false) {
     const el = options.eventLoop ?? {};
     v.check(typeof el === 'object' && el !== null, 'eventLoop', 'an object or false', el);
-    v.knownKeys(el, ['eluTarget', 'delayThresholdMs', 'smoothing', 'minAdmitFraction', 'minRate']);
+    v.knownKeys(el, [
+      'eluTarget',
+      'delayThresholdMs',
+      'smoothing',
+      'minAdmitFraction',
+      'minRate',
+      'openLoopOnly',
+    ]);
     eventLoop = {
       eluTarget:
         el.eluTarget === false
@@ -87,6 +94,7 @@ export function resolveLoadSheddingOptions(
         max: 100_000,
         unit: 'req/s',
       }),
+      openLoopOnly: v.boolean('eventLoop.openLoopOnly', el.openLoopOnly, true),
     };
   }
 

@@ -248,6 +248,7 @@ export class LoadSheddingService implements OnModuleInit, OnModuleDestroy {
       delayP99Ms: s.eventLoopDelay.p99,
       heapRatio: s.heap.ratio,
       completionRate: s.completionRate,
+      connections: s.connections,
       signals,
     });
   }

@@ -127,6 +127,40 @@ describe('ShedPolicy: the event-loop controller', () => {
     expect(policy.state()).toMatchObject({ admitFraction: 1, pressured: false });
   });
 
+  it("leaves a saturated closed loop alone: its connections turn around fast (Little's law)", () => {
+    const { policy, advance } = setup();
+    policy.onSample(calm);
+    // 50 connections, 2 800 req/s: each connection waits ~18 ms, although the loop is at ELU 1 with a slow turn
+    for (let i = 0; i < 20; i++) {
+      advance(100);
+      for (let k = 0; k < 280; k++) expect(policy.decide('normal', 0, 0.001).shed).toBe(false);
+      policy.onSample({ ...calm, elu: 1, delayP99Ms: 70, completionRate: 2800, connections: 50 });
+    }
+    expect(policy.state()).toMatchObject({ admitFraction: 1, pressured: false });
+  });
+
+  it('engages when the same loop is piling up connections (an open loop), and only then', () => {
+    const { policy, advance } = setup();
+    policy.onSample(calm);
+    let connections = 20;
+    let engagedAt = -1;
+    for (let i = 0; i < 20 && engagedAt < 0; i++) {
+      advance(100);
+      for (let k = 0; k < 30; k++) policy.decide('normal', 0, 0.5); // 300 req/s reach the loop
+      connections += 4; // the clients keep opening connections: work is queueing in front of us
+      policy.onSample({ ...calm, elu: 1, delayP99Ms: 70, completionRate: 300, connections });
+      if (policy.state().admitFraction < 1) engagedAt = i;
+    }
+    // 20 connections / 300 req/s = 67 ms of queue from the first sample: engaged at once
+    expect(engagedAt).toBe(0);
+    const { policy: off, advance: adv } = setup({ eventLoop: { openLoopOnly: false } });
+    off.onSample(calm);
+    adv(100);
+    for (let k = 0; k < 280; k++) off.decide('normal', 0, 0.5);
+    off.onSample({ ...calm, elu: 1, delayP99Ms: 70, completionRate: 2800, connections: 50 });
+    expect(off.state().admitFraction).toBeLessThan(1); // openLoopOnly: false: busy and slow is enough
+  });
+
   it('reacts within two samples of overload and lets go within two seconds of the load dropping', () => {
     const { policy, advance } = setup();
     policy.onSample(calm);
