@@ -80,8 +80,10 @@ export interface GeneratorResult {
   aborted: boolean;
   /** First few error messages, for diagnosis. */
   errorSamples: string[];
-  /** Latency of the 429/503 answers (how fast a rejection is), in ms. */
+  /** Latency of the 429/503 answers from the intended send time (includes the generator's own send lag), in ms. */
   shedLatencyMs: LatencySummary;
+  /** Latency of the 429/503 answers from when the request was handed to the connection pool, in ms. */
+  shedFromSendMs: LatencySummary;
   /** With a `mix`: the counts per label. */
   byLabel: Record<string, LabelCounts> | null;
   /** With `timelineBucketMs`: counts per bucket of intended send time. */
@@ -202,6 +204,7 @@ export async function runLoad(
   });
   const latency = newHistogram();
   const shedLatency = newHistogram();
+  const shedFromSend = newHistogram();
   const sendLag = newHistogram();
   const mix = config.mix;
   const cycle = mix ? mixCycle(mix.map((m) => m.weight)) : [0];
@@ -264,6 +267,7 @@ export async function runLoad(
     intendedMs: number,
     nowMs: number,
     kind: (typeof kinds)[number],
+    sentAtMs: number,
   ): void {
     const elapsed = nowMs - intendedMs;
     lastCompletionMs = Math.max(lastCompletionMs, nowMs - t0);
@@ -295,6 +299,7 @@ export async function runLoad(
       if (label) label.shed++;
       if (bucket) bucket.shed++;
       recordMs(shedLatency, elapsed);
+      recordMs(shedFromSend, nowMs - sentAtMs);
     } else {
       c.errorStatus++;
       if (label) label.errors++;
@@ -318,7 +323,7 @@ export async function runLoad(
       settled = true;
       deadline.settle();
       outstanding--;
-      record(outcome, intendedMs, performance.now(), kind);
+      record(outcome, intendedMs, performance.now(), kind, sentAt);
       onSettled();
     };
     const handler: Dispatcher.DispatchHandler = {
@@ -486,6 +491,7 @@ export async function runLoad(
     aborted,
     errorSamples,
     shedLatencyMs: summarize(shedLatency),
+    shedFromSendMs: summarize(shedFromSend),
     byLabel,
     timeline: bucketMs === null ? null : timeline,
   };

@@ -47,6 +47,7 @@ function fakeResult(
     goodput: 1000,
     latencyMs: { count: 1000, min: 0.5, mean: 1, p50: 1, p90: 2, p99, max: p99 * 2 },
     shedLatencyMs: { count: 0, min: NaN, mean: NaN, p50: NaN, p90: NaN, p99: NaN, max: NaN },
+    shedFromSendMs: { count: 0, min: NaN, mean: NaN, p50: NaN, p90: NaN, p99: NaN, max: NaN },
     byLabel: null,
     timeline: null,
     sendLagMs: open
