@@ -28,8 +28,14 @@ const APP = resolve(root, 'test/fixtures/oom-app.ts');
 const READY = '/health/ready';
 /** HAProxy checks every 100 ms, 2 failures mark a server down (as in the health e2e). */
 const CHECK = { inter: 100, fastinter: 100, fall: 2, rise: 2 };
-/** ~20 MiB at start, the action at 70 % of 128 MiB ≈ 90 MiB: ~7 s of leaking at 10 MiB/s. */
-const LEAK_MIB_PER_S = 10;
+/**
+ * ~20 MiB at start + 35 MiB retained at once (a heap that has grown for a while), then 5 MiB/s while served: the
+ * action at 70 % of 128 MiB ≈ 90 MiB after ~7 s; V8 would abort ~6 s later (~120 MiB). A faster leak leaves the
+ * drain less time than a starved 2-core machine needs to deliver a GC reading (at 10 MiB/s one run went from a
+ * 64 % reading to an 83 % one and died during the drain).
+ */
+const LEAK_MIB_PER_S = 5;
+const PRELEAK_MIB = 35;
 const LOAD_MS = 13_000;
 const HARD_DEADLINE_MS = 40_000;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -148,6 +154,7 @@ describe.each(ADAPTERS)(
         {
           OOM_DIR: dir,
           OOM_LEAK_MIB_PER_S: String(LEAK_MIB_PER_S),
+          OOM_PRELEAK_MIB: String(PRELEAK_MIB),
           OOM_E2E_SECRET: secret,
         },
         ['--max-old-space-size=128'],
@@ -273,7 +280,8 @@ describe.each(ADAPTERS)(
           `drain ${Math.round(g.stepsMs.drain ?? -1)} ms ` +
           `(lb ${Math.round(g.drain.durations.lbWait ?? -1)}, in-flight ${Math.round(g.drain.durations.inFlightWait ?? -1)}, ` +
           `shutdown ${Math.round(g.drain.durations.shutdown ?? -1)}); snapshot ${g.snapshot.result} ` +
-          `${Math.round((g.snapshot.bytes ?? 0) / 1048576)} MiB in ${Math.round(g.snapshot.durationMs)} ms; ` +
+          `${Math.round((g.snapshot.bytes ?? 0) / 1048576)} MiB in ${Math.round(g.snapshot.durationMs)} ms, ` +
+          `peak RSS ${Math.round(report.resourceUsage.maxRss / 1048576)} MiB; ` +
           `${/report \d+ ms/.exec(out)?.[0] ?? 'report ?'}; out at +${Math.round(outAfterMs)} ms, exit at ` +
           `+${Math.round(exitAfterMs)} ms; ${result.ok} OK (a ${result.byTag.a}, b ${result.byTag.b}), ${failures(result)} failed`,
       );
@@ -315,7 +323,12 @@ describe('the same leak without a balancer', () => {
     const a = await startFixture(
       'oom-control',
       'express',
-      { OOM_GUARD: 'false', OOM_DIR: dir, OOM_LEAK_MIB_PER_S: String(LEAK_MIB_PER_S * 2) },
+      {
+        OOM_GUARD: 'false',
+        OOM_DIR: dir,
+        OOM_LEAK_MIB_PER_S: String(LEAK_MIB_PER_S * 2),
+        OOM_PRELEAK_MIB: String(PRELEAK_MIB),
+      },
       ['--max-old-space-size=128'],
     );
     child = a.child;
@@ -333,6 +346,7 @@ describe('the same leak without a balancer', () => {
       {
         OOM_DIR: dir,
         OOM_LEAK_MIB_PER_S: String(LEAK_MIB_PER_S * 2),
+        OOM_PRELEAK_MIB: String(PRELEAK_MIB),
         // ~95 MiB heap × 10 s/MiB: far beyond the hard deadline
         OOM_SNAPSHOT_MS_PER_MIB: '10000',
         // no balancer here: a short drain wait (2 × 100 + 100 ms) so the leak does not reach the critical level
