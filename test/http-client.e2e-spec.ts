@@ -22,6 +22,8 @@ import {
   HttpClientModule,
   InjectHttpClient,
   getHttpClientToken,
+  HttpCacheStore,
+  MemoryCacheStore,
 } from '@steady/http-client';
 import { MetricsModule, MetricsService } from '@steady/metrics';
 import { createServer } from 'node:http';
@@ -310,6 +312,24 @@ describe('@steady/http-client module wiring', () => {
     expect((await consumer.directory.get('/users/named')).cacheStatus).toBe('HIT');
     expect((await consumer.billing.get('/users/named')).cacheStatus).toBe('BYPASS');
     expect(origin.app.get(OriginState).count('users/named')).toBe(2);
+    await moduleRef.close();
+  });
+
+  it('an HttpCacheStore provider (global) is used when cache.store is not set', async () => {
+    const store = new MemoryCacheStore({ maxSize: 1 << 20, maxCount: 10 });
+    @Module({
+      providers: [{ provide: HttpCacheStore, useValue: store }],
+      exports: [HttpCacheStore],
+    })
+    class StoreModule {}
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        { module: StoreModule, global: true },
+        HttpClientModule.forRoot({ baseUrl: origin.url }),
+      ],
+    }).compile();
+    await moduleRef.get(HttpClient).get('/users/provided');
+    expect(store.stats.count).toBe(1);
     await moduleRef.close();
   });
 

@@ -8,7 +8,7 @@ describe('resolveHttpClientOptions', () => {
     expect(o.retries).toBe(0);
     expect(o.cache).toMatchObject({
       shared: false,
-      store: { kind: 'memory' },
+      store: { kind: 'default' },
       maxSize: 64 * 1024 * 1024,
       maxCount: 10_000,
       maxEntrySize: 2 * 1024 * 1024,

@@ -7,6 +7,7 @@ const MODULE = '@steady/http-client';
 
 export type ResolvedStore =
   | { kind: 'memory' }
+  | { kind: 'default' }
   | { kind: 'cache-manager' }
   | {
       kind: 'redis';
@@ -202,7 +203,8 @@ function resolveCache(
 }
 
 function resolveStore(v: OptionValidator, store: unknown): ResolvedStore {
-  if (store === undefined || store === 'memory') return { kind: 'memory' };
+  if (store === undefined) return { kind: 'default' };
+  if (store === 'memory') return { kind: 'memory' };
   if (store === 'cache-manager') return { kind: 'cache-manager' };
   if (typeof store === 'object' && store !== null && 'redis' in store) {
     const raw = (store as { redis: unknown }).redis;

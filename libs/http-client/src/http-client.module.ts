@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { MetricsSink, SteadyOptionsError } from '@steady/core';
 import { CacheManagerCacheStore, type CacheManagerLike } from './cache-manager-cache.store';
-import type { HttpCacheStore } from './http-cache-store.interface';
+import { HttpCacheStore } from './http-cache-store.interface';
 import { HttpClient } from './http-client';
 import { getHttpClientOptionsToken, getHttpClientToken } from './http-client.constants';
 import type {
@@ -97,11 +97,19 @@ export class HttpClientModule {
           resolved: ResolvedHttpClientOptions,
           metrics?: MetricsSink,
           cacheManager?: CacheManagerLike,
-        ) => new HttpClient(resolved, createStore(resolved, cacheManager), metrics),
+          provided?: HttpCacheStore,
+        ) => {
+          const store = createStore(resolved, cacheManager, provided);
+          // The client closes only stores it created (memory, Redis), not one the app passed or provided.
+          const kind = resolved.cache ? resolved.cache.store.kind : undefined;
+          const owned = kind === 'memory' || kind === 'redis' || (kind === 'default' && !provided);
+          return new HttpClient(resolved, store, metrics, owned);
+        },
         inject: [
           getHttpClientOptionsToken(name),
           { token: MetricsSink, optional: true },
           { token: CACHE_MANAGER, optional: true },
+          { token: HttpCacheStore, optional: true },
         ],
       },
     ];
@@ -114,14 +122,20 @@ export class HttpClientModule {
   }
 }
 
-/** The store selected by the options (undefined when caching is off). */
+/**
+ * The store selected by the options (undefined when caching is off). Without `cache.store`, an `HttpCacheStore`
+ * provider visible to the module (e.g. global) is used, else the memory LRU.
+ */
 export function createStore(
   resolved: ResolvedHttpClientOptions,
   cacheManager?: CacheManagerLike,
+  provided?: HttpCacheStore,
 ): HttpCacheStore | undefined {
   const cache = resolved.cache;
   if (!cache) return undefined;
   switch (cache.store.kind) {
+    case 'default':
+      return provided ?? new MemoryCacheStore({ maxSize: cache.maxSize, maxCount: cache.maxCount });
     case 'memory':
       return new MemoryCacheStore({ maxSize: cache.maxSize, maxCount: cache.maxCount });
     case 'redis':

@@ -68,6 +68,8 @@ export class HttpClient {
     protected readonly options: ResolvedHttpClientOptions,
     protected readonly store?: HttpCacheStore,
     metrics?: MetricsSink,
+    /** Close the store with the client (false for a store the app provided). */
+    private readonly ownsStore = true,
   ) {
     this.name = options.name;
     this.ownsAgent = options.dispatcher === undefined;
@@ -199,7 +201,7 @@ export class HttpClient {
     if (this.closed) return;
     this.closed = true;
     if (this.ownsAgent) await this.agent.close();
-    await this.store?.close?.();
+    if (this.ownsStore) await this.store?.close?.();
   }
 
   /** @internal the dispatcher's entry point */
