@@ -216,7 +216,8 @@ describe.each(ADAPTERS)('GET /ops/explain (%s)', (adapter: AdapterName) => {
     await load(`${t.url}/work/slow?ms=5`, 2, 4500, { pauseMs: 20 });
     const r = await report(t);
     const f = byRule(r);
-    expect(statuses(r, [...CAUSES, 'shedding'])).toEqual({
+    const texts = CAUSES.map((id) => `${id}: ${f[id]!.text}`).join('\n');
+    expect(statuses(r, [...CAUSES, 'shedding']), texts).toEqual({
       'slow-downstream': 'quiet',
       'cpu-bound': 'quiet',
       'volume-spike': 'quiet',

@@ -2,6 +2,7 @@ import {
   Inject,
   Injectable,
   Optional,
+  type OnApplicationBootstrap,
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
@@ -24,7 +25,7 @@ import { MetricsService } from './metrics.service';
  * @publicApi
  */
 @Injectable()
-export class ExplainService implements OnModuleInit, OnModuleDestroy {
+export class ExplainService implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly history: ExplainSnapshot[] = [];
   private readonly accumulator = new CoreAccumulator();
   private unsubscribe: (() => void) | undefined;
@@ -46,6 +47,11 @@ export class ExplainService implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     this.lastCaptureAt = Date.now();
     this.unsubscribe = this.monitor?.onSample((s) => this.onSample(s));
+  }
+
+  /** The first snapshot, once every module has registered its metrics: counters start from it, not from later. */
+  onApplicationBootstrap(): Promise<void> {
+    return this.capture().then(() => undefined);
   }
 
   onModuleDestroy(): void {
