@@ -228,6 +228,7 @@ describe.each(ADAPTERS)(
             ratio: number;
             crossedAtEpochMs: number;
             actedAtEpochMs: number;
+            firstAboveAtEpochMs: number;
             reading: { source: string };
           };
           snapshot: {
@@ -274,7 +275,8 @@ describe.each(ADAPTERS)(
       const outAfterMs = outAt === undefined ? NaN : outAt - startedAtEpoch;
       // measured for docs/oom-guard.md
       console.log(
-        `[oom-e2e ${adapter}] crossing ${(g.cause.ratio * 100).toFixed(1)} % (${g.cause.reading.source}) ` +
+        `[oom-e2e ${adapter}] crossing ${(g.cause.ratio * 100).toFixed(1)} % (${g.cause.reading.source}` +
+          `${g.cause.reading.source === 'monitor' ? `, first above ${crossedAt - g.cause.firstAboveAtEpochMs} ms before` : ''}) ` +
           `→ acted ${g.cause.actedAtEpochMs - crossedAt} ms → out of rotation ${Math.round(outOfRotationMs)} ms ` +
           `(${flaps} times out before the crossing); timeline ${JSON.stringify(rotation.timeline.map(([t, up]) => [t - crossedAt, up]))}; ` +
           `drain ${Math.round(g.stepsMs.drain ?? -1)} ms ` +

@@ -70,7 +70,13 @@ describe('MemoryTrigger (synthetic GC and monitor samples)', () => {
     expect(levels(t, reading('monitor', 0, 0.75))).toEqual(['old_gen:ok->warning']);
     expect(levels(t, reading('monitor', 500, 0.78))).toEqual([]);
     expect(levels(t, reading('monitor', 999, 0.74))).toEqual([]);
-    expect(levels(t, reading('monitor', 1000, 0.74))).toEqual(['old_gen:warning->action']);
+    const [change] = t.evaluate(reading('monitor', 1000, 0.74));
+    expect(change).toMatchObject({
+      kind: 'old_gen',
+      from: 'warning',
+      to: 'action',
+      firstAboveAt: 0,
+    });
   });
 
   it('a dip below the action level restarts the confirmation; a GC reading above it acts at once', () => {
@@ -79,7 +85,8 @@ describe('MemoryTrigger (synthetic GC and monitor samples)', () => {
     expect(levels(t, reading('monitor', 600, 0.65))).toEqual([]); // garbage collected: back under
     expect(levels(t, reading('monitor', 900, 0.75))).toEqual([]);
     expect(levels(t, reading('monitor', 1800, 0.75))).toEqual([]); // 900 ms above since the dip
-    expect(levels(t, reading('gc', 1850, 0.71))).toEqual(['old_gen:warning->action']);
+    const [change] = t.evaluate(reading('gc', 1850, 0.71));
+    expect(change).toMatchObject({ to: 'action', firstAboveAt: 900 }); // the run that began at 900 ms
   });
 
   it('cgroup: RSS over the limit acts at once from any source; without a limit it is not judged', () => {

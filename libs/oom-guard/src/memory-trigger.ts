@@ -14,6 +14,8 @@ export interface OomLevelChange {
   readonly ratio: number;
   readonly threshold: number;
   readonly reading: MemoryReading;
+  /** Clock time of the first reading of the run at or above the action threshold (the monitor path confirms later). */
+  readonly firstAboveAt: number | undefined;
 }
 
 const RANK: Record<OomLevel, number> = { ok: 0, warning: 1, action: 2 };
@@ -59,9 +61,11 @@ export class MemoryTrigger {
       const ratio = reading.ratios[kind];
       const { warning, action } = this.options.thresholds[kind];
       let to: OomLevel = from;
+      let firstAboveAt: number | undefined;
       if (ratio >= action) {
         const atOnce = kind === 'cgroup' || reading.source !== 'monitor';
         const since = (this.aboveSince[kind] ??= reading.at);
+        firstAboveAt = since;
         to = atOnce || reading.at - since >= this.options.confirmMs ? 'action' : 'warning';
       } else {
         delete this.aboveSince[kind];
@@ -78,6 +82,7 @@ export class MemoryTrigger {
           ratio,
           threshold: to === 'action' ? action : warning,
           reading,
+          firstAboveAt,
         });
       }
     }

@@ -70,6 +70,11 @@ export interface OomCause {
   readonly reading: MemoryReading | undefined;
   /** `Date.now()` of the reading that crossed the threshold (for a GC reading: when that GC ended). */
   readonly crossedAtEpochMs: number;
+  /**
+   * `Date.now()` of the first reading at or above the action threshold: the same as `crossedAtEpochMs` for a GC
+   * reading; for monitor readings, which must stay above it for `confirmMs`, the start of that run.
+   */
+  readonly firstAboveAtEpochMs: number;
   /** `Date.now()` when the guard acted on it. */
   readonly actedAtEpochMs: number;
 }
@@ -251,6 +256,10 @@ export class OomGuardService implements OnModuleInit, OnApplicationShutdown {
       threshold: change?.threshold,
       reading: change?.reading ?? this.latest,
       crossedAtEpochMs,
+      firstAboveAtEpochMs:
+        change?.firstAboveAt === undefined
+          ? crossedAtEpochMs
+          : crossedAtEpochMs - Math.max(0, change.reading.at - change.firstAboveAt),
       actedAtEpochMs: Date.now(),
     };
     this.lastActionEpochMs = this.cause.actedAtEpochMs;
