@@ -35,6 +35,11 @@ export class MemoryCacheStore implements HttpCacheStore {
     return Promise.resolve(this.getSync(key));
   }
 
+  /** Whether `key` is stored (does not count as a use). */
+  has(key: string): boolean {
+    return this.slots.has(key);
+  }
+
   getSync(key: string): StoredResponse[] | undefined {
     const slot = this.slots.get(key);
     if (!slot) return undefined;

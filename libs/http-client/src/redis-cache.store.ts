@@ -105,7 +105,7 @@ export class RedisCacheStore implements HttpCacheStore {
     if (variants.length === 0) return undefined;
     if (this.l1) {
       for (const v of variants) this.l1.setSync(key, v);
-      this.l1Expiry.set(key, now + this.options.l1!.ttlMs);
+      this.touchL1(key, now);
     }
     return variants;
   }
@@ -125,7 +125,7 @@ export class RedisCacheStore implements HttpCacheStore {
     );
     if (this.l1) {
       this.l1.setSync(key, entry);
-      this.l1Expiry.set(key, Date.now() + this.options.l1!.ttlMs);
+      this.touchL1(key, Date.now());
     }
   }
 
@@ -136,6 +136,16 @@ export class RedisCacheStore implements HttpCacheStore {
     }
     const client = await this.ready();
     await this.withTimeout(client.del(this.keyOf(key)));
+  }
+
+  /** Records when the L1 copy of `key` expires; keeps the expiry map bounded by what the L1 still holds. */
+  private touchL1(key: string, now: number): void {
+    this.l1Expiry.set(key, now + this.options.l1!.ttlMs);
+    if (this.l1Expiry.size > 2 * this.options.l1!.maxCount) {
+      for (const [k, exp] of this.l1Expiry) {
+        if (exp <= now || !this.l1!.has(k)) this.l1Expiry.delete(k);
+      }
+    }
   }
 
   async close(): Promise<void> {
