@@ -7,7 +7,7 @@ export default defineConfig({
   test: {
     globals: true,
     setupFiles: ['reflect-metadata'],
-    include: ['tools/**/*-cost.ts'],
+    include: ['tools/**/*-cost.ts', 'tools/**/*-record.ts'],
     alias: [
       {
         find: /^@steady\/([^/]+)$/,

@@ -51,7 +51,7 @@ export class ExplainService implements OnModuleInit, OnApplicationBootstrap, OnM
 
   /** The first snapshot, once every module has registered its metrics: counters start from it, not from later. */
   onApplicationBootstrap(): Promise<void> {
-    return this.capture().then(() => undefined);
+    return this.capture(false).then(() => undefined);
   }
 
   onModuleDestroy(): void {
@@ -82,11 +82,11 @@ export class ExplainService implements OnModuleInit, OnApplicationBootstrap, OnM
   }
 
   /** Takes a snapshot now and keeps it (what the monitor's samples trigger every `snapshotIntervalMs`). */
-  capture(): Promise<ExplainSnapshot> {
+  capture(withCore = true): Promise<ExplainSnapshot> {
     if (this.capturing) return this.capturing;
     this.lastCaptureAt = Date.now();
     const { stats, spanMs } = this.accumulator.take();
-    const core = stats ?? this.fromMonitor();
+    const core = withCore ? (stats ?? this.fromMonitor()) : undefined;
     this.capturing = readSteadyMetrics(this.metrics!.registry)
       .then((metrics) => {
         const snapshot: ExplainSnapshot = {
@@ -146,7 +146,8 @@ export class ExplainService implements OnModuleInit, OnApplicationBootstrap, OnM
 
   private fromMonitor() {
     const s = this.monitor?.snapshot();
-    if (!s) return undefined;
+    // before the monitor's first timed sample, its reading covers next to no time (CPU and ELU are noise)
+    if (!s || s.intervalMs < 10) return undefined;
     const one = new CoreAccumulator();
     one.add(s);
     return one.peek();
