@@ -17,6 +17,7 @@ import {
 } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import {
+  createHttpClient,
   HttpClient,
   HttpClientError,
   HttpClientModule,
@@ -331,6 +332,17 @@ describe('@steady/http-client module wiring', () => {
     await moduleRef.get(HttpClient).get('/users/provided');
     expect(store.stats.count).toBe(1);
     await moduleRef.close();
+  });
+
+  it('createHttpClient(): the same client without Nest DI', async () => {
+    const c = createHttpClient({ baseUrl: origin.url });
+    try {
+      await c.get('/users/standalone');
+      expect((await c.get('/users/standalone')).cacheStatus).toBe('HIT');
+    } finally {
+      await c.close();
+    }
+    expect(() => createHttpClient({ retries: -1 })).toThrow(/retries/);
   });
 
   it("store 'cache-manager' without CacheModule fails at startup naming the option", async () => {

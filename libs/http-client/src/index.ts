@@ -1,5 +1,6 @@
 export { HttpClientModule, type HttpClientModuleAsyncOptions } from './http-client.module';
 export { HttpClient, type HttpRequestOptions, type HttpClientResponse } from './http-client';
+export { createHttpClient } from './http-client.factory';
 export { InjectHttpClient } from './http-client.decorator';
 export { getHttpClientToken, getHttpClientOptionsToken } from './http-client.constants';
 export type {
