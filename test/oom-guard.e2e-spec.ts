@@ -185,6 +185,24 @@ describe.each(ADAPTERS)('OomGuardModule in a Nest app (%s)', (adapter) => {
     expect(report.steadyOomGuard.emergency).toBe(s.emergency);
   });
 
+  it('a failing step (the directory vanished) is logged; the next steps run and it still exits 70', async () => {
+    const words: OomLastWords[] = [];
+    const { reader, guard } = await start((info) => void words.push(info));
+    await rm(dir, { recursive: true, force: true });
+    reader.oldGen = 0.75;
+    guard.check('gc');
+    const code = await Promise.race([guard.exited, sleep(10_000).then(() => 'timeout')]);
+    expect(code).toBe(70);
+    expect(guard.status().reportPath).toBeUndefined();
+    expect(words).toEqual([expect.objectContaining({ reportPath: undefined, exitCode: 70 })]);
+    expect(Object.keys(guard.status().steps)).toEqual([
+      'drain',
+      'snapshot',
+      'report',
+      'last_words',
+    ]);
+  });
+
   it('a hard deadline exits even when a step hangs (here: last words that never finish)', async () => {
     const { reader, guard } = await start(() => new Promise<void>(() => undefined), {
       hardDeadlineMs: 1_000,

@@ -351,11 +351,10 @@ export class OomGuardService implements OnModuleInit, OnApplicationShutdown {
       });
       await this.step('report', () => {
         if (!this.options.report) return;
-        this.reportPath = evidencePath(this.options.directory, 'oom-report', 'json');
-        const bytes = writeRedactedReport(this.reportPath, this.evidence(cause));
-        this.logger.log(
-          `report written: ${this.reportPath} (${Math.round(bytes / 1024)} KiB, env redacted)`,
-        );
+        const file = evidencePath(this.options.directory, 'oom-report', 'json');
+        const bytes = writeRedactedReport(file, this.evidence(cause));
+        this.reportPath = file;
+        this.logger.log(`report written: ${file} (${Math.round(bytes / 1024)} KiB, env redacted)`);
       });
       await this.step('last_words', () =>
         settlesWithin(this.runLastWords(cause), this.options.lastWordsTimeoutMs).then((done) => {
@@ -431,10 +430,13 @@ export class OomGuardService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  /** Runs one step of the action, timed; a failing step is logged and the next one runs. */
   private async step(step: OomStep, fn: () => unknown): Promise<void> {
     const started = this.options.clock();
     try {
       await fn();
+    } catch (err) {
+      this.logger.error(`the ${step} step failed: ${(err as Error).message}`);
     } finally {
       this.stepDurations[step] = this.options.clock() - started;
     }
