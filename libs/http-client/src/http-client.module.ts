@@ -1,4 +1,3 @@
-import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import {
   Module,
   type DynamicModule,
@@ -20,6 +19,12 @@ import {
   type ResolvedHttpClientOptions,
 } from './http-client-options.validation';
 import { MemoryCacheStore } from './memory-cache.store';
+
+/**
+ * `CACHE_MANAGER` of `@nestjs/cache-manager` (its value, a plain string): injected optionally, so the package is
+ * needed only by apps that use `store: 'cache-manager'`.
+ */
+const CACHE_MANAGER = 'CACHE_MANAGER';
 import { RedisCacheStore } from './redis-cache.store';
 
 /** `forRootAsync` options. @publicApi */
