@@ -408,16 +408,15 @@ function cacheStatusField(r: CachedResult): string {
     case 'HIT':
       return 'steady; hit';
     case 'STALE':
-      return 'steady; hit; fwd=stale';
+      return 'steady; hit; detail=stale';
     case 'REVALIDATED':
-      return `steady; fwd=stale; fwd-status=304`;
+      return 'steady; fwd=stale; fwd-status=304';
     case 'BYPASS':
       return 'steady; fwd=bypass';
+    case 'ERROR':
+      return 'steady; fwd=stale; detail=origin-unreachable';
     default:
-      return `steady; fwd=${r.coalesced ? 'miss; collapsed' : 'miss'}; stored`.replace(
-        '; stored',
-        '',
-      );
+      return r.coalesced ? 'steady; fwd=miss; collapsed' : 'steady; fwd=miss';
   }
 }
 
