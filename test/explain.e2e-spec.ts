@@ -259,7 +259,7 @@ describe.each(ADAPTERS)('GET /ops/explain (%s)', (adapter: AdapterName) => {
       headers: { accept: 'text/html' },
     });
     expect(json.headers['content-type']).toMatch(/^application\/json/);
-    expect(JSON.parse(json.body).findings.length).toBe(11);
+    expect(JSON.parse(json.body).findings.length).toBe(12);
     const bad = await httpRequest(`${t.url}/ops/explain?format=xml`);
     expect(bad.status).toBe(400);
     expect(bad.body).toContain('format must be');

@@ -101,6 +101,18 @@ export function resolveExplainOptions(options: ExplainModuleOptions = {}): Resol
       'a full metric name (a histogram in seconds)',
       d.metric,
     );
+    if (d.pool !== undefined) {
+      const pool = d.pool as { inUse?: unknown; size?: unknown; queued?: unknown };
+      for (const key of ['inUse', 'size', 'queued'] as const) {
+        if (key === 'queued' && pool[key] === undefined) continue;
+        v.check(
+          typeof pool[key] === 'string' && METRIC.test(pool[key]),
+          `downstreams[${i}].pool.${key}`,
+          'a full gauge name',
+          pool[key],
+        );
+      }
+    }
   });
   return {
     snapshotIntervalMs,

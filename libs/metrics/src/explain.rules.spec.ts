@@ -578,3 +578,60 @@ describe('cpu-starved', () => {
     expect(calm.findings.find((f) => f.rule === 'cpu-starved')!.status).toBe('quiet');
   });
 });
+
+describe('pool-saturation', () => {
+  const pool = {
+    name: 'spam scanner',
+    metric: 'steady_sample_spam_scan_duration_seconds',
+    pool: {
+      inUse: 'steady_sample_spam_scanner_pool_in_use',
+      size: 'steady_sample_spam_scanner_pool_size',
+      queued: 'steady_sample_spam_scanner_queue_depth',
+    },
+  };
+  const window = (inUse: (t: number) => number, queued: (t: number) => number) =>
+    scenario(60_000, 2000, (t) => ({
+      core: t > 30 ? { inFlightMean: 80, eluMean: 0.1 } : {},
+      metrics: {
+        steady_sample_spam_scanner_pool_in_use: gaugeFamily([{}, inUse(t)]),
+        steady_sample_spam_scanner_pool_size: gaugeFamily([{}, 8]),
+        steady_sample_spam_scanner_queue_depth: gaugeFamily([{}, queued(t)]),
+        ...scanner(t, 30),
+      },
+    }));
+
+  it('fires when the pool stays full, and the slow-downstream text names it', () => {
+    const snaps = window(
+      (t) => (t > 30 ? 8 : 2),
+      (t) => (t > 30 ? 120 : 0),
+    );
+    const r = explain(snaps, {}, [pool]);
+    const f = r.findings.find((x) => x.rule === 'pool-saturation')!;
+    expect(f.status).toBe('firing');
+    expect(f.title).toBe('The spam scanner pool is full');
+    expect(f.text).toContain('8 of 8 slots busy now, 100 % on average');
+    expect(f.text).toContain('120 callers waiting');
+    const slow = r.findings.find((x) => x.rule === 'slow-downstream')!;
+    expect(slow.text).toContain('its pool has 8 of 8 slots busy and 120 callers waiting');
+  });
+
+  it('stays quiet with room in the pool, and is absent without a configured pool', () => {
+    const f = explain(
+      window(
+        () => 3,
+        () => 0,
+      ),
+      {},
+      [pool],
+    ).findings.find((x) => x.rule === 'pool-saturation')!;
+    expect(f.status).toBe('quiet');
+    expect(f.text).toContain('3 of 8 slots busy');
+    const none = explain(
+      window(
+        () => 3,
+        () => 0,
+      ),
+    ).findings.find((x) => x.rule === 'pool-saturation')!;
+    expect(none.status).toBe('absent');
+  });
+});

@@ -31,6 +31,11 @@ export interface ExplainDownstream {
   readonly metric: string;
   /** Only these series (e.g. `{ outcome: 'ok' }`). */
   readonly match?: LabelMatch;
+  /**
+   * The bounded pool in front of it (the Tomcat-style thread pool), as full gauge names: slots in use, pool size
+   * and, optionally, callers waiting. Read by the `pool-saturation` rule.
+   */
+  readonly pool?: { readonly inUse: string; readonly size: string; readonly queued?: string };
 }
 
 /**
@@ -348,6 +353,12 @@ function inFlightText(ctx: ExplainContext, c: CoreWindowStats): string {
 
 // ---------------------------------------------------------------------------------------------- rules
 
+function poolText(ctx: ExplainContext, name: string): string {
+  const p = poolReadings(ctx).find((x) => x.name === name);
+  if (!p) return '';
+  return `; its pool has ${p.inUse} of ${p.size} slots busy${p.queued !== undefined ? ` and ${p.queued} callers waiting` : ''}`;
+}
+
 /** Saturated because a downstream is slow: in flight high, event loop idle, downstream latency up. */
 export const slowDownstreamRule: ExplainRule = (ctx) => {
   const rule = 'slow-downstream';
@@ -404,6 +415,7 @@ export const slowDownstreamRule: ExplainRule = (ctx) => {
                 : d.earlierMean < 0.8 * d.recentMean!
                   ? `, up from ${secs(d.earlierMean)}`
                   : ` (already ${secs(d.earlierMean)} before)`) +
+              poolText(ctx, d.name) +
               '.',
           )
           .join(' ')}`
@@ -425,6 +437,98 @@ export const slowDownstreamRule: ExplainRule = (ctx) => {
     'This is not a capacity problem: more instances only add more waiters on the same downstream. ' +
       'Shedding keeps the rest of the service answering (429 + Retry-After for the excess); bound the downstream ' +
       '(timeout, circuit breaker, a smaller pool) and look at why it is slow.',
+  );
+};
+
+interface PoolReading {
+  name: string;
+  inUse: number;
+  size: number;
+  queued: number | undefined;
+  busyShare: number;
+  meanUtilisation: number;
+}
+
+/** The configured pools over the recent part: last reading, share of snapshots at ≥ 90 % busy, mean utilisation. */
+export function poolReadings(ctx: ExplainContext): PoolReading[] {
+  const recent = ctx.snapshots.filter((s) => s.at > ctx.pivot.at || s === ctx.last);
+  const out: PoolReading[] = [];
+  for (const d of ctx.downstreams) {
+    const pool = d.pool;
+    if (!pool || !has(ctx.last, pool.inUse) || !has(ctx.last, pool.size)) continue;
+    let busy = 0;
+    let util = 0;
+    let n = 0;
+    for (const s of recent) {
+      const inUse = value(s, pool.inUse);
+      const size = value(s, pool.size);
+      if (inUse === undefined || !size) continue;
+      n++;
+      util += inUse / size;
+      if (inUse / size >= 0.9) busy++;
+    }
+    out.push({
+      name: d.name,
+      inUse: value(ctx.last, pool.inUse) ?? 0,
+      size: value(ctx.last, pool.size) ?? 0,
+      queued: pool.queued ? value(ctx.last, pool.queued) : undefined,
+      busyShare: n > 0 ? busy / n : 0,
+      meanUtilisation: n > 0 ? util / n : 0,
+    });
+  }
+  return out;
+}
+
+/**
+ * A bounded pool in front of a downstream is full (the seed: "all Tomcat threads are busy"): at least 90 % of its
+ * slots in use in most of the recent snapshots.
+ */
+export const poolSaturationRule: ExplainRule = (ctx) => {
+  const rule = 'pool-saturation';
+  const pools = poolReadings(ctx);
+  if (pools.length === 0) {
+    return finding(
+      rule,
+      'app',
+      'absent',
+      'info',
+      'Pool saturation',
+      'No pool is configured (ExplainModule downstreams[].pool) or its gauges are not registered.',
+    );
+  }
+  const numbers: Record<string, number | string | null> = {};
+  for (const p of pools) {
+    numbers[`${p.name} in_use`] = p.inUse;
+    numbers[`${p.name} size`] = p.size;
+    numbers[`${p.name} queued`] = p.queued ?? null;
+    numbers[`${p.name} mean_utilisation_ratio`] = round(p.meanUtilisation);
+    numbers[`${p.name} busy_share_ratio`] = round(p.busyShare);
+  }
+  const full = pools.filter((p) => p.busyShare >= 0.5);
+  const describe = (p: PoolReading) =>
+    `the ${p.name} pool: ${p.inUse} of ${p.size} slots busy now, ${pct(p.meanUtilisation)} on average over ${recentWindow(ctx)}` +
+    (p.queued !== undefined ? `, ${p.queued} callers waiting` : '');
+  if (full.length === 0) {
+    return finding(
+      rule,
+      'app',
+      'quiet',
+      'ok',
+      'Pools have room',
+      `${pools.map(describe).join('; ')}.`,
+      numbers,
+    );
+  }
+  return finding(
+    rule,
+    'app',
+    'firing',
+    'warning',
+    `The ${full[0]!.name} pool is full`,
+    `${full.map(describe).join('; ')}: every slot is taken, new calls queue behind them.`,
+    numbers,
+    'A full pool with a slow downstream behind it is the incident, not its cause: read slow-downstream. With a ' +
+      'normal downstream latency it is too small for the load (or the load is a spike: see volume-spike).',
   );
 };
 
@@ -1173,6 +1277,7 @@ export const EXPLAIN_RULES: readonly ExplainRule[] = Object.freeze([
   slowDownstreamRule,
   cpuBoundRule,
   cpuStarvedRule,
+  poolSaturationRule,
   volumeSpikeRule,
   largePayloadRule,
   sheddingRule,

@@ -101,7 +101,7 @@ describe('ExplainService', () => {
       .histogram({ name: 'downstream_seconds', help: 'd', labelNames: ['x'], buckets: [0.1, 1] })
       .observe({ x: 'a' }, 0.5);
     const r = await service.reportWithSnapshots();
-    expect(r.findings.length).toBe(11);
+    expect(r.findings.length).toBe(12);
     const h = r.snapshots.at(-1)!.metrics.steady_downstream_seconds;
     expect(h).toEqual({
       type: 'histogram',

@@ -30,6 +30,7 @@ export {
   slowDownstreamRule,
   cpuBoundRule,
   cpuStarvedRule,
+  poolSaturationRule,
   volumeSpikeRule,
   largePayloadRule,
   sheddingRule,
