@@ -434,4 +434,22 @@ describe.each(ADAPTERS)('GET /ops/explain (%s)', (adapter: AdapterName) => {
       for (const r of raws) r.destroy();
     }
   });
+
+  it('without @steady/core: still answers, the core rules say the module is not present', async () => {
+    t = await createTestApp(adapter, {
+      imports: [MetricsModule.forRoot({ defaultMetrics: false }), ExplainModule.forRoot()],
+      controllers: [WorkController],
+      providers: [Downstream],
+    });
+    await httpRequest(`${t.url}/work/slow?ms=1`);
+    const r = await report(t);
+    const f = byRule(r);
+    expect(r.modules).toMatchObject({ core: false, metrics: true });
+    for (const id of ['slow-downstream', 'cpu-bound', 'volume-spike', 'scale-up-advisor']) {
+      expect(f[id]!.status).toBe('absent');
+      expect(f[id]!.text).toContain('@steady/core is not present');
+    }
+    expect(f['large-payloads']!.status).toBe('quiet');
+    expect(r.headline).toBe('All quiet: no rule fires.');
+  });
 });
