@@ -27,7 +27,7 @@ import {
   MemoryCacheStore,
 } from '@steady/http-client';
 import { MetricsModule, MetricsService } from '@steady/metrics';
-import { createServer } from 'node:http';
+import { createServer, get as httpGet } from 'node:http';
 import { fetch } from 'undici';
 import { getFreePort } from './support/free-port';
 import { ADAPTERS, createTestApp, type TestApp } from './support/nest-app';
@@ -57,6 +57,11 @@ interface AnyReply {
 function set(res: AnyReply, name: string, value: string): void {
   if (typeof res.setHeader === 'function') res.setHeader(name, value);
   else res.header!(name, value);
+}
+
+function setMany(res: AnyReply, name: string, values: string[]): void {
+  if (typeof res.setHeader === 'function') res.setHeader(name, values);
+  else res.header!(name, values);
 }
 
 @Controller()
@@ -94,6 +99,24 @@ class OriginController {
     await new Promise((r) => setTimeout(r, 100));
     set(res, 'cache-control', 'max-age=60');
     return { slow: true };
+  }
+
+  // Two Vary lines on the wire: `Vary: Accept` and `Vary: X-User-Id` (undici#5582).
+  @Get('me')
+  me(@Headers() h: Record<string, unknown>, @Res({ passthrough: true }) res: AnyReply) {
+    this.state.see('me', h);
+    setMany(res, 'vary', ['Accept', 'X-User-Id']);
+    set(res, 'cache-control', 'max-age=60');
+    return { user: h['x-user-id'] ?? null };
+  }
+
+  // undici#3959: `Vary: Accept-Encoding` must still be cached.
+  @Get('encoded')
+  encoded(@Headers() h: Record<string, unknown>, @Res({ passthrough: true }) res: AnyReply) {
+    this.state.see('encoded', h);
+    set(res, 'vary', 'Accept-Encoding');
+    set(res, 'cache-control', 'max-age=60');
+    return { encoding: h['accept-encoding'] ?? null };
   }
 
   @Get('hang')
@@ -193,6 +216,45 @@ describe.each(ADAPTERS)('@steady/http-client against a %s origin', (adapter) => 
     expect(all.every((r) => r.status === 200)).toBe(true);
     expect(state.count('slow')).toBe(1);
     expect(client.stats.coalesced).toBe(49);
+  });
+
+  it('undici#5582: repeated Vary lines on the wire keep users apart (no cross-user leak)', async () => {
+    const alice = await client.get('/me', {
+      headers: { accept: 'application/json', 'x-user-id': 'alice' },
+    });
+    const bob = await client.get('/me', {
+      headers: { accept: 'application/json', 'x-user-id': 'bob' },
+    });
+    const alice2 = await client.get('/me', {
+      headers: { accept: 'application/json', 'x-user-id': 'alice' },
+    });
+    expect(alice.json()).toEqual({ user: 'alice' });
+    expect(bob.json()).toEqual({ user: 'bob' });
+    expect([bob.cacheStatus, alice2.cacheStatus]).toEqual(['MISS', 'HIT']);
+    expect(alice2.json()).toEqual({ user: 'alice' });
+    expect(state.count('me')).toBe(2);
+    // the origin really sends two Vary lines
+    const raw = await new Promise<string[]>((resolve, reject) =>
+      httpGet(`${origin.url}/me`, (res) => {
+        res.resume();
+        resolve(
+          res.rawHeaders.filter(
+            (_, i) => i % 2 === 0 && res.rawHeaders[i].toLowerCase() === 'vary',
+          ),
+        );
+      }).on('error', reject),
+    );
+    expect(raw.length).toBe(2);
+  });
+
+  it('undici#3959: `Vary: Accept-Encoding` responses are cached per encoding', async () => {
+    await client.get('/encoded', { headers: { 'accept-encoding': 'gzip' } });
+    await client.get('/encoded', { headers: { 'accept-encoding': 'br' } });
+    const gz = await client.get('/encoded', { headers: { 'accept-encoding': 'gzip' } });
+    const br = await client.get('/encoded', { headers: { 'accept-encoding': 'br' } });
+    expect([gz.cacheStatus, br.cacheStatus]).toEqual(['HIT', 'HIT']);
+    expect([gz.json(), br.json()]).toEqual([{ encoding: 'gzip' }, { encoding: 'br' }]);
+    expect(state.count('encoded')).toBe(2);
   });
 
   it('a POST invalidates the stored GET response', async () => {
