@@ -52,6 +52,8 @@ const ADMIT: ShedVerdict = Object.freeze({
   priority: undefined,
 });
 const SHADOW_LOG_INTERVAL_MS = 10_000;
+/** EWMA weight per monitor sample of the critical in-flight count (~0.5 s to follow a sustained change). */
+const CRITICAL_SMOOTHING = 0.3;
 
 type Counts = Map<string, number>;
 
@@ -75,6 +77,8 @@ export class LoadSheddingService implements OnModuleInit, OnModuleDestroy {
   private shed = 0;
   private wouldShed = 0;
   private lastShadowLog = -Infinity;
+  private recentPeak = 0;
+  private criticalSmoothed = 0;
   /** Uniform draws in [0, 1); `protected` so a test or a subclass can make decisions deterministic. */
   protected random: () => number = Math.random;
 
@@ -211,12 +215,22 @@ export class LoadSheddingService implements OnModuleInit, OnModuleDestroy {
     const t = this.tracker;
     switch (priority) {
       case 'sheddable':
-        return t.inFlight;
+        // Shed first means yielding to any sign of saturation: the peak of the last sample, not only the live
+        // count, so sheddable work does not slip in through the troughs of a bursty load.
+        return Math.max(t.inFlight, this.recentPeak);
       case 'normal':
         return t.inFlight - t.inFlightOf('sheddable');
       case 'critical':
-        return t.inFlight - t.inFlightOf('sheddable') - t.inFlightOf('normal');
+        // Shed last means riding out bursts: a burst of critical work queues for a moment and drains (critical
+        // load at 90 % of capacity fills the band now and then at random), so critical traffic is judged by the
+        // smaller of its live count and its count smoothed over the last samples — only sustained overload sheds it.
+        return Math.min(this.criticalNow(), this.criticalSmoothed);
     }
+  }
+
+  private criticalNow(): number {
+    const t = this.tracker;
+    return t.inFlight - t.inFlightOf('sheddable') - t.inFlightOf('normal');
   }
 
   /** Priority of a request: the resolver, else the route's `@Shed({ priority })`, else the header, else the default. */
@@ -235,6 +249,8 @@ export class LoadSheddingService implements OnModuleInit, OnModuleDestroy {
   }
 
   private onSample(s: UtilisationSample): void {
+    this.recentPeak = s.inFlightPeak;
+    this.criticalSmoothed += CRITICAL_SMOOTHING * (this.criticalNow() - this.criticalSmoothed);
     const signals: Record<string, number> = {};
     for (const signal of this.options.signals) {
       try {
