@@ -1,4 +1,5 @@
 import { BadRequestException, Controller, HttpCode, Logger, Post, Query } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
 
 const MiB = 1024 * 1024;
 /** A flat 4 KiB string per entry, on the V8 heap (old generation once it survives). */
@@ -22,12 +23,8 @@ export class DebugLeakController {
     }
     const entries = (n * MiB) / ENTRY_CHARS;
     for (let i = 0; i < entries; i++) {
-      DebugLeakController.retained.push(
-        `${DebugLeakController.retained.length}:`.padEnd(
-          ENTRY_CHARS,
-          String.fromCharCode(97 + (i % 26)),
-        ),
-      );
+      // random hex: a flat, unique string (a padded or repeated one is a cheap rope sharing its filler)
+      DebugLeakController.retained.push(randomBytes(ENTRY_CHARS / 2).toString('hex'));
     }
     const retainedMiB = (DebugLeakController.retained.length * ENTRY_CHARS) / MiB;
     this.logger.warn(`leaked ${n} MiB on purpose (${retainedMiB} MiB retained)`);
