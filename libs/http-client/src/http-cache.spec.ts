@@ -368,6 +368,25 @@ describe('HttpCache', () => {
     expect(await store.get('http://elsewhere.test/x')).toBeDefined();
   });
 
+  it('a POST response with explicit freshness and Content-Location = its URL is reused for GETs (RFC 9110 §9.3.3)', async () => {
+    const { cache, store } = newCache();
+    const o = origin((req) =>
+      req.method === 'POST'
+        ? {
+            headers: { 'cache-control': 'max-age=60', 'content-location': '/resource' },
+            body: Buffer.from('posted'),
+          }
+        : {},
+    );
+    await cache.handle({ ...get(U, {}, 'POST'), body: 'x' }, o.fetch);
+    const r = await cache.handle(get(U), o.fetch);
+    expect([r.cacheStatus, r.body.toString()]).toEqual(['HIT', 'posted']);
+    // another Content-Location, or no explicit freshness: not stored
+    const o2 = origin(() => ({ headers: { 'content-location': '/resource' } }));
+    await cache.handle({ ...get(`${U}/2`, {}, 'POST'), body: 'x' }, o2.fetch);
+    expect(await store.get(`${U}/2`)).toBeUndefined();
+  });
+
   it('request directives: no-cache revalidates, max-age limits age, only-if-cached gives 504 on a miss', async () => {
     const { cache } = newCache();
     const o = origin(() => ({

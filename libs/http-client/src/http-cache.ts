@@ -106,9 +106,12 @@ export class HttpCache {
   async handle(req: CacheRequest, origin: OriginFetch): Promise<CachedResult> {
     const method = req.method;
     if (method !== 'GET' && method !== 'HEAD') {
+      const requestTime = Date.now();
       const res = await origin(req);
+      const responseTime = Date.now();
       if (!SAFE_METHODS.has(method) && res.status >= 200 && res.status < 400)
         await this.invalidate(req.url, res);
+      if (method === 'POST') await this.storePostResponse(req, res, requestTime, responseTime);
       return { ...res, cacheStatus: 'BYPASS' };
     }
     if (req.headers.range !== undefined) return { ...(await origin(req)), cacheStatus: 'BYPASS' };
@@ -456,6 +459,50 @@ export class HttpCache {
       stored.body.length,
     );
     await this.write(key, { meta, body: stored.body });
+  }
+
+  /**
+   * RFC 9110 §9.3.3: a POST response with explicit freshness whose `Content-Location` is the request's own URL is
+   * a representation of that resource — stored for later GETs of it.
+   */
+  private async storePostResponse(
+    req: CacheRequest,
+    res: BufferedResponse,
+    requestTime: number,
+    responseTime: number,
+  ): Promise<void> {
+    if (res.status !== 200 && res.status !== 203) return;
+    const location = headerValue(res.headers, 'content-location');
+    if (location === undefined) return;
+    let target: URL;
+    try {
+      target = new URL(location, req.url);
+    } catch {
+      return;
+    }
+    const key = HttpCache.keyOf(req.url);
+    if (HttpCache.keyOf(target) !== key) return;
+    const cc = parseCacheControl(headerValue(res.headers, 'cache-control'));
+    const explicit =
+      cc.has('max-age') ||
+      res.headers.expires !== undefined ||
+      (this.options.shared && cc.has('s-maxage'));
+    if (!explicit) return;
+    if (notStorableReason('GET', req.headers, res.status, res.headers, this.options) !== undefined)
+      return;
+    if (res.body.length > this.options.maxEntrySize) return;
+    const headers = storableHeaders(res.headers, this.options);
+    const vary = varyValues(parseVary(res.headers.vary), req.headers);
+    const meta = this.buildMeta(
+      res.status,
+      res.statusText,
+      headers,
+      vary,
+      requestTime,
+      responseTime,
+      res.body.length,
+    );
+    await this.write(key, { meta, body: res.body });
   }
 
   private buildMeta(
