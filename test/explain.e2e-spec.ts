@@ -430,12 +430,23 @@ describe.each(ADAPTERS)('GET /ops/explain (%s)', (adapter: AdapterName) => {
       // three clients that never read: the kernel buffers fill, then the server's
       for (let i = 0; i < 3; i++) raws.push(await rawUpgrade(t.port, '/feed', { stall: true }));
       const message = 'x'.repeat(16 * 1024);
-      const stopAt = performance.now() + 1500;
-      while (performance.now() < stopAt) {
+      // send until a client is over its high water mark (the kernel absorbs megabytes first), bounded at 8 s
+      const stopAt = performance.now() + 8000;
+      const over = () => [...gateway.server.clients].some((c) => c.bufferedAmount > 64 * 1024);
+      while (performance.now() < stopAt && !over()) {
         for (const c of gateway.server.clients) {
           if (c.readyState === WebSocket.OPEN) c.send(message);
         }
-        await new Promise((r) => setTimeout(r, 2));
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      expect(over()).toBe(true);
+      // keep them there for a few snapshots
+      const holdUntil = performance.now() + 600;
+      while (performance.now() < holdUntil) {
+        for (const c of gateway.server.clients) {
+          if (c.readyState === WebSocket.OPEN) c.send(message);
+        }
+        await new Promise((r) => setTimeout(r, 20));
       }
       const f = byRule(await report(t))['ws-slow-consumers']!;
       expect(f.status, f.text).toBe('firing');
