@@ -6,7 +6,14 @@
  */
 import { Controller, Get, Injectable, Module, Param, Res } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { HttpClient, HttpClientModule, type HttpClientModuleOptions } from '@steady/http-client';
+import KeyvRedis, { Keyv } from '@keyv/redis';
+import {
+  CacheManagerCacheStore,
+  HttpClient,
+  HttpClientModule,
+  type HttpClientModuleOptions,
+} from '@steady/http-client';
+import { createCache } from 'cache-manager';
 import { sleep } from './support/children';
 import { getFreePort } from './support/free-port';
 import { ADAPTERS, createTestApp, type TestApp } from './support/nest-app';
@@ -122,6 +129,31 @@ describe.each(ADAPTERS)('@steady/http-client Redis store (%s origin)', (adapter)
       expect(await hgetalls()).toBe(before);
     } finally {
       await c.ref.close();
+    }
+  });
+
+  it("through cache-manager + Keyv + @keyv/redis (store: 'cache-manager' style): works, bodies become :base64: text", async () => {
+    const keyvRedis = new KeyvRedis(redis.url);
+    const cache = createCache({
+      stores: [new Keyv({ store: keyvRedis, namespace: `${prefix}-cm` })],
+    });
+    const c = await makeClient({
+      baseUrl: origin.url,
+      cache: { store: new CacheManagerCacheStore(cache) },
+    });
+    try {
+      const first = await c.client.get('/entries/cm');
+      const second = await c.client.get('/entries/cm');
+      expect([first.cacheStatus, second.cacheStatus]).toEqual(['MISS', 'HIT']);
+      expect(second.body.equals(first.body)).toBe(true);
+      const keys = (await redis.command('KEYS', `*${prefix}-cm*`)) as string[];
+      expect(keys.length).toBe(1);
+      const raw = (await redis.command('GET', keys[0])) as string;
+      expect(raw).toContain(':base64:');
+      expect(raw.length).toBeGreaterThan(1.3 * first.body.length);
+    } finally {
+      await c.ref.close();
+      await cache.disconnect();
     }
   });
 
