@@ -141,7 +141,10 @@ describe('ShedPolicy: the event-loop controller', () => {
 
   it('engages when the same loop is piling up connections (an open loop), and only then', () => {
     const { policy, advance } = setup();
-    policy.onSample(calm);
+    policy.onSample({ ...calm, connections: 5 });
+    advance(100);
+    for (let k = 0; k < 30; k++) policy.decide('normal', 0, 0.5);
+    policy.onSample({ ...calm, connections: 5 }); // 5 connections / 300 req/s: 17 ms, nothing queueing
     let connections = 20;
     let engagedAt = -1;
     for (let i = 0; i < 20 && engagedAt < 0; i++) {
@@ -151,14 +154,39 @@ describe('ShedPolicy: the event-loop controller', () => {
       policy.onSample({ ...calm, elu: 1, delayP99Ms: 70, completionRate: 300, connections });
       if (policy.state().admitFraction < 1) engagedAt = i;
     }
-    // 20 connections / 300 req/s = 67 ms of queue from the first sample: engaged at once
-    expect(engagedAt).toBe(0);
+    // the 3-sample average of connections / arrival rate passes 50 ms at the second loaded sample (63 ms), and
+    // must hold for 2 samples (a stall of the clients looks the same for a moment)
+    expect(engagedAt).toBe(2);
     const { policy: off, advance: adv } = setup({ eventLoop: { openLoopOnly: false } });
     off.onSample(calm);
     adv(100);
     for (let k = 0; k < 280; k++) off.decide('normal', 0, 0.5);
     off.onSample({ ...calm, elu: 1, delayP99Ms: 70, completionRate: 2800, connections: 50 });
     expect(off.state().admitFraction).toBeLessThan(1); // openLoopOnly: false: busy and slow is enough
+  });
+
+  it('lets go when shedding turns a closed loop into a rejection storm (connections turn around in ms)', () => {
+    const { policy, advance } = setup();
+    policy.onSample(calm);
+    const step = (arrivals: number, connections: number) => {
+      advance(100);
+      for (let k = 0; k < arrivals; k++) policy.decide('normal', 0, 0.5);
+      policy.onSample({ ...calm, elu: 1, delayP99Ms: 70, completionRate: 900, connections });
+    };
+    // a stall: 50 connections but only 900 req/s for a moment (55 ms of queue), long enough to engage
+    for (let i = 0; i < 4; i++) step(90, 50);
+    expect(policy.state().admitFraction).toBeLessThan(1);
+    // the clients replace every rejection at once: 10 000 req/s on the same 50 connections (5 ms)
+    const admits: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      step(1000, 50);
+      admits.push(policy.state().admitFraction);
+    }
+    // the estimate is averaged over 3 samples: it falls below 12.5 ms from the second storm sample on, and the
+    // third such sample lets go
+    expect(admits[2]).toBeLessThan(1);
+    expect(admits[3]).toBe(1);
+    expect(policy.state().pressured).toBe(false);
   });
 
   it('reacts within two samples of overload and lets go within two seconds of the load dropping', () => {

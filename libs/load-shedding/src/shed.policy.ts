@@ -52,6 +52,12 @@ const PINNED_SAMPLES = 2;
 const HYSTERESIS = 0.05;
 const MAX_STEP_UP = 2;
 const MAX_STEP_DOWN = 0.1;
+/** Consecutive samples a queueing reading must hold to start the controller (a stall of the clients is shorter). */
+const ONSET_STREAK = 2;
+/** Consecutive clearly-not-queueing samples that stop the controller. */
+const RELEASE_STREAK = 3;
+/** Below this fraction of the delay threshold, the queue estimate says nothing is queueing. */
+const NOT_QUEUEING = 0.25;
 /** Samples (~300 ms at the default interval) over which the queueing estimate is averaged. */
 const QUEUE_WINDOW = 3;
 
@@ -86,6 +92,8 @@ export class ShedPolicy {
   private lastSampleAt: number | undefined;
   private readonly inFlightSoft: number;
   private pinnedStreak = 0;
+  private queueingStreak = 0;
+  private idleQueueStreak = 0;
   private readonly queueHistory: Array<{ connections: number; arrivals: number; ms: number }> = [];
 
   constructor(
@@ -212,6 +220,17 @@ export class ShedPolicy {
       delayThreshold !== false && Math.max(sample.delayP99Ms, this.delaySmoothed) > delayThreshold;
     const queueMs = this.queueEstimateMs(sample.connections, arrivals, elapsedMs);
     const queueing = delayThreshold === false || queueMs > delayThreshold;
+    // Unknown connections (a server the tracker does not see) are not held back by the streak either.
+    this.queueingStreak = !queueing
+      ? 0
+      : sample.connections === undefined
+        ? ONSET_STREAK
+        : this.queueingStreak + 1;
+    // Clearly not queueing: rejected work is replaced at once (a closed loop turned into a rejection storm).
+    this.idleQueueStreak =
+      delayThreshold !== false && queueMs < delayThreshold * NOT_QUEUEING
+        ? this.idleQueueStreak + 1
+        : 0;
     this.pinnedStreak = sample.elu >= ELU_SATURATED ? this.pinnedStreak + 1 : 0;
     if (!this.controlling) {
       // Overloaded = busy AND slow to turn around: a loop at ELU 1 with short turns (a steady 95 % load) is
@@ -220,9 +239,14 @@ export class ShedPolicy {
       // would be replaced at once, so shedding there only costs throughput.
       const overloaded =
         (eluTarget === false ? slow : delayThreshold === false ? busy : busy && slow) &&
-        (!el.openLoopOnly || queueing);
+        (!el.openLoopOnly || this.queueingStreak >= ONSET_STREAK);
       if (light || !overloaded) return this.admitAll();
       this.controlling = true;
+    } else if (el.openLoopOnly && this.idleQueueStreak >= RELEASE_STREAK) {
+      // Shedding made the connections turn around in a few ms while the loop stays busy: the clients replace
+      // every rejection at once (a closed loop), so rejecting only burns the loop. Let go.
+      this.controlling = false;
+      return this.admitAll();
     }
     let factor: number;
     if (light) {
