@@ -1,6 +1,7 @@
 import {
   Inject,
   Injectable,
+  Logger,
   Optional,
   type OnApplicationBootstrap,
   type OnModuleDestroy,
@@ -26,7 +27,9 @@ import { MetricsService } from './metrics.service';
  */
 @Injectable()
 export class ExplainService implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
+  protected readonly logger = new Logger(ExplainService.name);
   private readonly history: ExplainSnapshot[] = [];
+  private warned = false;
   private readonly accumulator = new CoreAccumulator();
   private unsubscribe: (() => void) | undefined;
   private capturing: Promise<ExplainSnapshot> | undefined;
@@ -140,7 +143,11 @@ export class ExplainService implements OnModuleInit, OnApplicationBootstrap, OnM
   protected onSample(sample: UtilisationSample): void {
     this.accumulator.add(sample);
     if (sample.at - this.lastCaptureAt >= this.options.snapshotIntervalMs && !this.capturing) {
-      void this.capture().catch(() => undefined);
+      void this.capture().catch((err: unknown) => {
+        if (this.warned) return;
+        this.warned = true;
+        this.logger.warn(`could not read the metrics for /ops/explain: ${(err as Error).message}`);
+      });
     }
   }
 
