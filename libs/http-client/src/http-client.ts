@@ -218,9 +218,11 @@ export class HttpClient {
     const origin = (r: CacheRequest) => this.fetchOrigin(r, init);
     let result: CachedResult;
     try {
-      result = this.cache
-        ? await this.cache.handle(req, origin)
-        : { ...(await origin(req)), cacheStatus: 'BYPASS' };
+      const pending = this.cache
+        ? this.cache.handle(req, origin)
+        : origin(req).then((r): CachedResult => ({ ...r, cacheStatus: 'BYPASS' }));
+      // A request that joined another caller's origin request (coalescing) still ends at its own abort.
+      result = init.signal ? await abortable(pending, init.signal, req) : await pending;
     } catch (err) {
       this.count('error');
       throw err;
@@ -418,6 +420,40 @@ function cacheStatusField(r: CachedResult): string {
     default:
       return r.coalesced ? 'steady; fwd=miss; collapsed' : 'steady; fwd=miss';
   }
+}
+
+/** `promise`, or an `aborted` HttpClientError as soon as `signal` aborts (one listener per signal, removed after). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal, req: CacheRequest): Promise<T> {
+  const aborted = () =>
+    new HttpClientError('aborted', req.method, req.url.href, 'aborted by the caller', {
+      cause: signal.reason,
+      code: 'ABORT_ERR',
+    });
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(aborted());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const controller = new AbortController();
+    const unlink = linkSignal(signal, controller);
+    const onAbort = () => {
+      promise.catch(() => undefined);
+      reject(aborted());
+    };
+    controller.signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        unlink();
+        controller.signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        unlink();
+        controller.signal.removeEventListener('abort', onAbort);
+        reject(e as Error);
+      },
+    );
+  });
 }
 
 /** Caller signal → controllers of the in-flight attempts it should abort: one 'abort' listener per signal. */
