@@ -17,6 +17,7 @@ const gc = runInNewContext('gc') as () => void;
 const TOTAL = Number(process.env.HTTP_CLIENT_SOAK_REQUESTS ?? 100_000);
 const KEYS = 1000;
 const CONCURRENCY = 50;
+const MIN_DURATION_MS = 3000;
 
 function measure(): { heap: number; external: number } {
   gc();
@@ -76,6 +77,10 @@ describe('@steady/http-client soak', () => {
       await Promise.all(
         Array.from({ length: CONCURRENCY }, async (_, w) => {
           for (let i = w; i < TOTAL; i += CONCURRENCY) {
+            // Spread over at least MIN_DURATION_MS, so every key expires (max-age=1) and is refreshed a few times
+            // even on a fast machine.
+            const wait = started + (i / TOTAL) * MIN_DURATION_MS - Date.now();
+            if (wait > 1) await new Promise((r) => setTimeout(r, wait));
             const res = await client.get(`/k${(i * 7919) % KEYS}`);
             if (res.status !== 200) failures++;
             done++;
@@ -105,7 +110,8 @@ describe('@steady/http-client soak', () => {
     expect(warnings).toEqual([]);
     expect(store.stats.count).toBeLessThanOrEqual(KEYS);
     expect(stats.hit).toBeGreaterThan(TOTAL / 2);
-    expect(stats.revalidated + stats.miss).toBeGreaterThan(KEYS); // entries did expire and were refreshed
+    expect(elapsed).toBeGreaterThanOrEqual(MIN_DURATION_MS - 50);
+    expect(stats.revalidated + stats.miss).toBeGreaterThan(2 * KEYS); // every key expired and was refreshed
     // Plateau: the last samples are not above the middle ones by more than a small margin.
     const mid = samples[1];
     const last = samples[samples.length - 1];
