@@ -93,14 +93,17 @@ describe.each(ADAPTERS)('@steady/http-client Redis store (%s origin)', (adapter)
 
   it('stores the body as raw bytes in a versioned per-URL hash with TTL = deleteAt, without SCAN or KEYS', async () => {
     await a.client.get('/entries/layout');
-    const key = `${prefix}:v1:${origin.url}/entries/layout`;
+    const key = `${prefix}:v2:${origin.url}/entries/layout`;
     const bodyLen = Buffer.byteLength(`layout:${BODY}`);
-    expect(await redis.command('HSTRLEN', key, 'b:-')).toBe(bodyLen);
+    expect(await redis.command('HSTRLEN', key, 'b-')).toBe(bodyLen);
     const fields = (await redis.command('HKEYS', key)) as string[];
-    expect(fields.sort()).toEqual(['b:-', 'm:-']);
-    const meta = JSON.parse((await redis.command('HGET', key, 'm:-')) as string) as {
-      deleteAt: number;
-    };
+    expect(fields.sort()).toEqual(['b-', 'm-']);
+    // v2 metadata: [status, headers, vary, responseTime, Δrequest, Δstale, Δdelete(, statusText)]
+    const m = JSON.parse((await redis.command('HGET', key, 'm-')) as string) as number[];
+    const meta = { deleteAt: m[3] + m[6] };
+    // The whole entry (field names + values: metadata + body) within 1.05x the body.
+    const metaLen = (await redis.command('HSTRLEN', key, 'm-')) as number;
+    expect(metaLen + bodyLen + 'm-b-'.length).toBeLessThanOrEqual(1.05 * bodyLen);
     const pttl = (await redis.command('PTTL', key)) as number;
     // max-age=60 + 300 s retention (etag) → deleteAt ≈ now + 360 s; the key expires then.
     expect(Math.abs(Date.now() + pttl - meta.deleteAt)).toBeLessThan(2000);
@@ -108,6 +111,25 @@ describe.each(ADAPTERS)('@steady/http-client Redis store (%s origin)', (adapter)
     const stats = (await redis.command('INFO', 'commandstats')) as string;
     expect(stats).not.toMatch(/cmdstat_(scan|keys):/);
     expect(stats).toMatch(/cmdstat_hgetall:/);
+  });
+
+  it('a variant whose metadata does not decode (e.g. a v1 JSON object) is a miss and is removed, then stored anew', async () => {
+    await a.client.get('/entries/corrupt');
+    const key = `${prefix}:v2:${origin.url}/entries/corrupt`;
+    await redis.command(
+      'HSET',
+      key,
+      'm-',
+      JSON.stringify({ id: '-', status: 200, deleteAt: 9e15 }),
+    );
+    const hits = origin.app.get(Hits).n;
+    const r = await b.client.get('/entries/corrupt');
+    expect(r.cacheStatus).toBe('MISS');
+    expect(r.text()).toBe(`corrupt:${BODY}`);
+    expect(origin.app.get(Hits).n).toBe(hits + 1);
+    expect((await b.client.get('/entries/corrupt')).cacheStatus).toBe('HIT');
+    const m = JSON.parse((await redis.command('HGET', key, 'm-')) as string) as unknown;
+    expect(Array.isArray(m)).toBe(true);
   });
 
   it('the optional L1 answers repeated hits in process, without a Redis round trip', async () => {

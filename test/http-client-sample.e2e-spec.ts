@@ -3,6 +3,7 @@
  * (a real redis-server started here), on Express and Fastify; the Cache-Status header and the metrics show it.
  */
 import request from 'supertest';
+import { REDIS_SCHEMA_VERSION } from '@steady/http-client';
 import { AddressBookOrigin } from '../apps/sample/src/address-book/address-book.origin';
 import { AppModule } from '../apps/sample/src/app.module';
 import { sampleConfig } from '../apps/sample/src/sample.config';
@@ -71,7 +72,10 @@ describe.each(ADAPTERS)('sample address book through @steady/http-client (%s)', 
       await request(t.url).get('/contacts/bob@example.com').expect(200);
       const b = await request(t.url).get('/contacts/bob@example.com').expect(200);
       expect(b.body.cache).toBe('HIT');
-      const keys = (await redis.command('KEYS', 'steady-sample:address-book:v1:*')) as string[];
+      const keys = (await redis.command(
+        'KEYS',
+        `steady-sample:address-book:v${REDIS_SCHEMA_VERSION}:*`,
+      )) as string[];
       expect(keys.some((k) => k.endsWith('/contacts/bob%40example.com'))).toBe(true);
     });
   });

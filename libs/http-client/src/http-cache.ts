@@ -592,13 +592,18 @@ export function selectVariant(
   return best;
 }
 
+/**
+ * `-` without Vary, else 11 base64url characters (66 bits) of a SHA-1 of the Vary names and values: it only has to
+ * tell apart the few variants of one URL, and a collision could not serve a wrong response anyway (a stored
+ * variant is used only when its stored Vary values match the request), at worst replace one variant by another.
+ */
 function variantIdOf(vary: Record<string, string | null>): string {
   const names = Object.keys(vary);
   if (names.length === 0) return '-';
   return createHash('sha1')
     .update(JSON.stringify(names.map((n) => [n, vary[n]])))
     .digest('base64url')
-    .slice(0, 16);
+    .slice(0, 11);
 }
 
 function flightKeyOf(

@@ -1,14 +1,14 @@
 import { createClient } from '@keyv/redis';
 import { RESP_TYPES } from '@redis/client';
 import { MemoryCacheStore } from './memory-cache.store';
-import type {
-  CachedResponseMeta,
-  HttpCacheStore,
-  StoredResponse,
-} from './http-cache-store.interface';
+import type { HttpCacheStore, StoredResponse } from './http-cache-store.interface';
+import { decodeMeta, encodeMeta } from './redis-cache.codec';
 
-/** Bumped when the stored layout changes: old entries are simply never read again (and expire by TTL). */
-export const REDIS_SCHEMA_VERSION = 1;
+/**
+ * Bumped when the stored layout changes: old entries are simply never read again (and expire by TTL).
+ * v1: `m:<id>` JSON object + `b:<id>`; v2: `m<id>` compact array (see redis-cache.codec.ts) + `b<id>`.
+ */
+export const REDIS_SCHEMA_VERSION = 2;
 
 export interface RedisCacheStoreOptions {
   url: string;
@@ -35,8 +35,9 @@ function createBufferClient(url: string) {
 
 /**
  * Redis store through `@keyv/redis`'s client (`@redis/client`). One hash per URL is the variant index:
- * `<prefix>:v<schema>:<url>` holds `m:<variant>` (JSON metadata) and `b:<variant>` (the body as **raw bytes**, no
- * base64, no JSON). A lookup is a single `HGETALL` (no SCAN, no key listing); a write is one `MULTI`
+ * `<prefix>:v<schema>:<url>` holds `m<variant>` (compact JSON-array metadata, see `redis-cache.codec.ts`) and
+ * `b<variant>` (the body as **raw bytes**, no base64, no JSON). A variant whose metadata cannot be decoded is dropped
+ * like an expired one. A lookup is a single `HGETALL` (no SCAN, no key listing); a write is one `MULTI`
  * (`HSET` + `PEXPIREAT NX` + `PEXPIREAT GT`), so the key's TTL is the latest `deleteAt` of its variants.
  * Variants past their own `deleteAt` are removed when next read. Redis down → every call rejects quickly
  * (offline queue disabled, per-command timeout); the client reconnects in the background.
@@ -90,15 +91,20 @@ export class RedisCacheStore implements HttpCacheStore {
     const expired: string[] = [];
     const now = Date.now();
     for (const [field, value] of Object.entries(hash)) {
-      if (!field.startsWith('m:')) continue;
-      const id = field.slice(2);
-      const meta = JSON.parse(value.toString('utf8')) as CachedResponseMeta;
-      const body = hash[`b:${id}`];
-      if (meta.deleteAt <= now || body === undefined) {
-        expired.push(field, `b:${id}`);
+      if (field[0] !== 'm') continue;
+      const id = field.slice(1);
+      const body = hash[`b${id}`];
+      let meta;
+      try {
+        meta = body === undefined ? undefined : decodeMeta(id, value.toString('utf8'), body.length);
+      } catch {
+        meta = undefined;
+      }
+      if (meta === undefined || meta.deleteAt <= now) {
+        expired.push(field, `b${id}`);
         continue;
       }
-      variants.push({ meta, body });
+      variants.push({ meta, body: body! });
     }
     if (expired.length > 0)
       void this.withTimeout(client.hDel(this.keyOf(key), expired)).catch(() => undefined);
@@ -118,7 +124,7 @@ export class RedisCacheStore implements HttpCacheStore {
     await this.withTimeout(
       client
         .multi()
-        .hSet(k, { [`m:${id}`]: JSON.stringify(entry.meta), [`b:${id}`]: entry.body })
+        .hSet(k, { [`m${id}`]: encodeMeta(entry.meta, entry.body.length), [`b${id}`]: entry.body })
         .pExpireAt(k, at, 'NX')
         .pExpireAt(k, at, 'GT')
         .exec(),
