@@ -16,7 +16,10 @@
  *              Goal: Steady 1.
  * 3. redis     (needs redis-server; started here on a free loopback port) a raw Redis GET of a 4 KiB value vs a
  *              Steady hit from the Redis store (and with the optional L1); bytes Redis holds for the entry vs the
- *              body. Goals: Redis hit p50 <= 2x the raw GET p50; body bytes stored <= 1.05x the body.
+ *              body: the whole entry = the sum of field-name and value byte lengths over HGETALL of the URL's
+ *              hash (metadata + body + field names), and the body field alone. Goals: Redis hit p50 <= 2x the raw
+ *              GET p50; whole entry <= 1.05x the body. (MEMORY USAGE, with Redis' own per-key overhead, is
+ *              reported for information only.)
  *
  * Env: BENCH_RUNS (5), BENCH_HIT_REQUESTS (3000), BENCH_WARMUP (300), BENCH_ONLY (hit,stampede,redis),
  * BENCH_RESULTS_DIR (bench/results), BENCH_NAME (http-client), BENCH_NO_PIN=1.
@@ -258,8 +261,13 @@ interface RedisResult {
   steadyRedis: HitResult;
   steadyRedisL1: HitResult;
   bodyBytes: number;
+  /** The hash fields of the entry, and their value lengths. */
+  fields: Record<string, number>;
   storedBodyBytes: number;
   storedMetaBytes: number;
+  fieldNameBytes: number;
+  /** Field names + values over HGETALL: everything the entry stores. */
+  entryBytes: number;
   memoryUsageBytes: number;
 }
 
@@ -316,8 +324,20 @@ async function benchRedis(base: string): Promise<RedisResult> {
     };
     const key = store.keyOf(`${base}/hit/redis`);
     const bodyBytes = (await viaRedis.get(`${base}/hit/redis`)).body.length;
-    const storedBodyBytes = Number(await raw.hStrLen(key, 'b:-'));
-    const storedMetaBytes = Number(await raw.hStrLen(key, 'm:-'));
+    const hash = (await raw.hGetAll(key)) as unknown as Record<string, Buffer>;
+    const fields: Record<string, number> = {};
+    let storedBodyBytes = 0;
+    let storedMetaBytes = 0;
+    let fieldNameBytes = 0;
+    for (const [f, v] of Object.entries(hash)) {
+      fields[f] = v.length;
+      fieldNameBytes += Buffer.byteLength(f);
+      if (f.startsWith('b')) storedBodyBytes += v.length;
+      else storedMetaBytes += v.length;
+    }
+    if (storedBodyBytes !== bodyBytes || Object.keys(hash).length !== 2)
+      throw new Error(`unexpected Redis entry layout: ${JSON.stringify(fields)}`);
+    const entryBytes = fieldNameBytes + storedBodyBytes + storedMetaBytes;
     const memoryUsageBytes = Number(await raw.sendCommand(['MEMORY', 'USAGE', key]));
     for (const v of variants) await v.close();
     await raw.close();
@@ -326,8 +346,11 @@ async function benchRedis(base: string): Promise<RedisResult> {
       steadyRedis: med(variants[1].name),
       steadyRedisL1: med(variants[2].name),
       bodyBytes,
+      fields,
       storedBodyBytes,
       storedMetaBytes,
+      fieldNameBytes,
+      entryBytes,
       memoryUsageBytes,
     };
   } finally {
@@ -414,9 +437,10 @@ async function main(): Promise<void> {
         ),
       );
       console.log(
-        `\nbytes: body ${r.bodyBytes}, stored body field ${r.storedBodyBytes} (${round(r.storedBodyBytes / r.bodyBytes, 3)}x), ` +
-          `metadata field ${r.storedMetaBytes} (body + metadata ${round((r.storedBodyBytes + r.storedMetaBytes) / r.bodyBytes, 3)}x), ` +
-          `MEMORY USAGE of the key ${r.memoryUsageBytes} (${round(r.memoryUsageBytes / r.bodyBytes, 3)}x)`,
+        `\nbytes: body ${r.bodyBytes}; whole entry (HGETALL field names + values) ${r.entryBytes} ` +
+          `(${round(r.entryBytes / r.bodyBytes, 3)}x) = body field ${r.storedBodyBytes} ` +
+          `(${round(r.storedBodyBytes / r.bodyBytes, 3)}x) + metadata ${r.storedMetaBytes} + field names ${r.fieldNameBytes}; ` +
+          `MEMORY USAGE of the key ${r.memoryUsageBytes} (${round(r.memoryUsageBytes / r.bodyBytes, 3)}x, incl. Redis' own overhead)`,
       );
       gates.push([
         'Redis hit p50 <= 2x raw GET',
@@ -424,9 +448,9 @@ async function main(): Promise<void> {
         `${r.steadyRedis.p50us} vs 2 x ${r.rawGet.p50us} µs`,
       ]);
       gates.push([
-        'Redis body bytes <= 1.05x body',
-        r.storedBodyBytes <= 1.05 * r.bodyBytes,
-        `${r.storedBodyBytes} / ${r.bodyBytes}`,
+        'Redis whole entry bytes <= 1.05x body',
+        r.entryBytes <= 1.05 * r.bodyBytes,
+        `${r.entryBytes} / ${r.bodyBytes} = ${round(r.entryBytes / r.bodyBytes, 3)}x`,
       ]);
     }
   } finally {
