@@ -10,7 +10,7 @@ import { SteadyCoreModule } from '@steady/core';
 import { EtagModule } from '@steady/etag';
 import { HealthModule } from '@steady/health';
 import { LoadSheddingModule } from '@steady/load-shedding';
-import { MetricsModule } from '@steady/metrics';
+import { ExplainModule, MetricsModule } from '@steady/metrics';
 import { WsBackpressureModule } from '@steady/ws-backpressure';
 import { AddressBookModule } from './address-book/address-book.module';
 import { MailModule } from './mail/mail.module';
@@ -32,6 +32,24 @@ export class AppModule implements OnApplicationShutdown {
       imports: [
         SteadyCoreModule.forRoot(),
         MetricsModule.forRoot({ defaultLabels: { service: 'steady-sample' } }),
+        // the on-call view at /ops/explain: the spam scanner is the downstream (latency + its bounded pool); the
+        // address book's HTTP client, shedding, drain, OOM guard and WebSocket guard are found by their metrics
+        ExplainModule.forRoot({
+          snapshotIntervalMs: config.explain.snapshotIntervalMs,
+          windowMs: Math.max(600_000, 2 * config.explain.snapshotIntervalMs),
+          thresholds: { recentMs: config.explain.recentMs },
+          downstreams: [
+            {
+              name: 'spam scanner',
+              metric: 'steady_sample_spam_scan_duration_seconds',
+              pool: {
+                inUse: 'steady_sample_spam_scanner_pool_in_use',
+                size: 'steady_sample_spam_scanner_pool_size',
+                queued: 'steady_sample_spam_scanner_queue_depth',
+              },
+            },
+          ],
+        }),
         LoadSheddingModule.forRoot({
           enabled: config.shedding.enabled,
           shadow: config.shedding.shadow,

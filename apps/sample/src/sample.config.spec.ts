@@ -30,7 +30,17 @@ describe('loadSampleConfig', () => {
         heartbeatIntervalMs: 30000,
         globalMaxBufferedBytes: 134217728,
       },
+      explain: { recentMs: 30000, snapshotIntervalMs: 2000 },
     });
+  });
+
+  it('reads the EXPLAIN_* variables', () => {
+    expect(
+      loadSampleConfig({ EXPLAIN_RECENT_MS: '5000', EXPLAIN_SNAPSHOT_INTERVAL_MS: '500' }).explain,
+    ).toEqual({ recentMs: 5000, snapshotIntervalMs: 500 });
+    expect(() => loadSampleConfig({ EXPLAIN_RECENT_MS: '10' })).toThrow(
+      'apps/sample: invalid option "EXPLAIN_RECENT_MS": expected an integer >= 1000 and <= 3600000 ms, got 10',
+    );
   });
 
   it('reads the WebSocket variables; the low mark defaults to a quarter of the high one', () => {

@@ -70,6 +70,13 @@ export interface SampleConfig {
     /** Buffered + queued bytes over all clients before the largest are evicted; `WS_MAX_BUFFERED_BYTES`, default 134217728. */
     globalMaxBufferedBytes: number;
   };
+  /** The on-call view at `/ops/explain` (`ExplainModule` of `@steady/metrics`). */
+  explain: {
+    /** The "recent" part compared with the rest of the window; `EXPLAIN_RECENT_MS`, default 30000. */
+    recentMs: number;
+    /** How often a snapshot of the signals is kept; `EXPLAIN_SNAPSHOT_INTERVAL_MS`, default 2000. */
+    snapshotIntervalMs: number;
+  };
 }
 
 export const SAMPLE_CONFIG = 'STEADY:SAMPLE:CONFIG';
@@ -108,6 +115,10 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     },
     drain,
     ws,
+    explain: {
+      recentMs: int('EXPLAIN_RECENT_MS', 30_000, 1000, 3_600_000, 'ms'),
+      snapshotIntervalMs: int('EXPLAIN_SNAPSHOT_INTERVAL_MS', 2000, 100, 60_000, 'ms'),
+    },
   };
 }
 
@@ -199,7 +210,10 @@ function loadDrainConfig(
 
 /** The configuration for tests: defaults with overrides. */
 export function sampleConfig(
-  overrides: Partial<Omit<SampleConfig, 'spamScanner' | 'shedding' | 'drain' | 'ws'>> & {
+  overrides: Partial<
+    Omit<SampleConfig, 'spamScanner' | 'shedding' | 'drain' | 'ws' | 'explain'>
+  > & {
+    explain?: Partial<SampleConfig['explain']>;
     spamScanner?: Partial<SampleConfig['spamScanner']>;
     shedding?: Partial<SampleConfig['shedding']>;
     drain?: Partial<SampleConfig['drain']>;
@@ -214,6 +228,7 @@ export function sampleConfig(
     shedding: { ...base.shedding, ...overrides.shedding },
     drain: { ...base.drain, ...overrides.drain },
     ws: { ...base.ws, ...overrides.ws },
+    explain: { ...base.explain, ...overrides.explain },
   };
 }
 
