@@ -271,6 +271,24 @@ describe('explain rules', () => {
       expect(f.numbers.large_share_ratio).toBe(0.5);
     });
 
+    it('fires on a few large bodies among many small ones when they carry most of the bytes', () => {
+      const snaps = scenario(60_000, 2000, (t) => ({
+        metrics: {
+          [M.requestSize]: histogramFamily(
+            histogramSeries({ method: 'POST', route: '/mails' }, REQUEST_SIZE_BUCKETS, [
+              ...times(t * 20, 900),
+              ...times(t > 40 ? 6 : 0, 1_500_000),
+            ]),
+          ),
+        },
+      }));
+      const f = rule(snaps, 'large-payloads');
+      expect(f.status, f.text).toBe('firing');
+      expect(f.text).toMatch(
+        /1 % of the \d+ requests with a body were 1 MiB or more, carrying at least \d+ % of the bytes/,
+      );
+    });
+
     it('stays quiet on small bodies, and is absent when the size histogram is off', () => {
       expect(rule(sizes(false), 'large-payloads').status).toBe('quiet');
       expect(
@@ -536,7 +554,14 @@ describe('explain rules', () => {
       expect(explain(waiting).advisor.title).toBe(
         'Do not scale up for this: requests are waiting, not working',
       );
-      const early = scenario(20_000, 2000, () => ({ core: { eluMean: 0.95 } }));
+      // said at once: no history is needed to know more instances would only wait too
+      const waitingEarly = scenario(20_000, 2000, () => ({
+        core: { inFlightMean: 80, eluMean: 0.1 },
+      }));
+      expect(explain(waitingEarly).advisor.title).toBe(
+        'Do not scale up for this: requests are waiting, not working',
+      );
+      const early = scenario(20_000, 2000, () => ({ core: { eluMean: 0.95, cpuMean: 0.95 } }));
       expect(explain(early).advisor.title).toBe('Busy, too early to advise scaling');
       const calm = explain(scenario(300_000, 5000, () => ({})));
       expect(calm.advisor.status).toBe('quiet');

@@ -724,7 +724,7 @@ export const largePayloadRule: ExplainRule = (ctx) => {
   const m = mean(recent);
   const before = mean(earlier);
   const c = ctx.coreRecent;
-  const numbers = {
+  const numbers: Record<string, number | null> = {
     requests_with_body: recent?.count ?? 0,
     large_share_ratio: round(share),
     size_mean_bytes: round(m, 0),
@@ -734,9 +734,15 @@ export const largePayloadRule: ExplainRule = (ctx) => {
     in_flight_mean: round(c?.inFlightMean, 1),
   };
   const n = recent?.count ?? 0;
+  const largeCount = Math.round((share ?? 0) * n);
+  // a lower bound of the bytes the large bodies carried: each is at least largeRequestBytes
+  const byteShare =
+    recent && recent.sum > 0 ? Math.min(1, (largeCount * ctx.t.largeRequestBytes) / recent.sum) : 0;
+  numbers.large_bytes_share_ratio = round(byteShare);
   const large =
     n >= 5 &&
     ((share ?? 0) >= ctx.t.largeShare ||
+      (largeCount >= 3 && byteShare >= 0.5) ||
       (m !== undefined && before !== undefined && m >= 64 * 1024 && m >= 4 * before));
   if (!large) {
     return finding(
@@ -762,7 +768,9 @@ export const largePayloadRule: ExplainRule = (ctx) => {
     'Large payloads',
     `Over ${recentWindow(ctx)}: ${pct(share ?? 0)} of the ${n} requests with a body were ${bytes(
       ctx.t.largeRequestBytes,
-    )} or more (mean ${bytes(m!)}${p90 !== undefined ? `, p90 ${bytes(p90)}` : ''}${
+    )} or more, carrying at least ${pct(byteShare)} of the bytes (mean ${bytes(m!)}${
+      p90 !== undefined ? `, p90 ${bytes(p90)}` : ''
+    }${
       before !== undefined ? `; before: mean ${bytes(before)}` : ''
     }). Few large requests hold the server longer than many small ones` +
       (c ? `: ${inFlightText(ctx, c)}.` : '.'),
@@ -983,7 +991,9 @@ export const memoryRule: ExplainRule = (ctx) => {
       `${kind} ${pct(ratio)}` +
         (action !== undefined ? ` (action at ${pct(action)})` : '') +
         (slope !== undefined ? `, ${slope >= 0 ? '+' : ''}${num(slope * 6000)} points/min` : '') +
-        (eta !== undefined ? `, reaches the action threshold in ${secs(eta)}` : ''),
+        (eta !== undefined && eta <= 86_400
+          ? `, reaches the action threshold in ${eta >= 3600 ? `${num(eta / 3600)} h` : secs(eta)}`
+          : ''),
     );
     const score = eta ?? (action !== undefined && ratio >= action ? 0 : Infinity);
     const worstScore = worst
@@ -1191,19 +1201,6 @@ export const scaleUpAdvisorRule: ExplainRule = (ctx) => {
   };
   const over = `over the last ${secs(coveredMs / 1000)}`;
   if (avg >= ctx.t.scaleUpAverage) {
-    if (coveredMs < ctx.t.advisorMinWindowMs) {
-      return finding(
-        rule,
-        'core',
-        'quiet',
-        'info',
-        'Busy, too early to advise scaling',
-        `Average utilisation ${pct(avg)} ${over}; the advisor waits for ${secs(
-          ctx.t.advisorMinWindowMs / 1000,
-        )} of history before it says "scale up" (spikes are for shedding).`,
-        numbers,
-      );
-    }
     if (all.cpuMean < 0.5 * all.eluMean && all.eluMean >= ctx.t.scaleUpAverage) {
       return finding(
         rule,
@@ -1230,6 +1227,19 @@ export const scaleUpAdvisorRule: ExplainRule = (ctx) => {
         )}: the instances are not short of CPU, they wait on a slow downstream. More instances add more waiters.`,
         numbers,
         'Fix or bound the downstream (see "slow downstream"); shedding keeps the service answering meanwhile.',
+      );
+    }
+    if (coveredMs < ctx.t.advisorMinWindowMs) {
+      return finding(
+        rule,
+        'core',
+        'quiet',
+        'info',
+        'Busy, too early to advise scaling',
+        `Average utilisation ${pct(avg)} ${over}; the advisor waits for ${secs(
+          ctx.t.advisorMinWindowMs / 1000,
+        )} of history before it says "scale up" (spikes are for shedding).`,
+        numbers,
       );
     }
     return finding(
