@@ -5,7 +5,10 @@
 // integer panel ids, grid positions inside 24 columns without overlaps, every panel with typed targets whose
 // expressions are non-empty and use the datasource variable, one row per Steady module, and every steady_* metric
 // used by a panel or an alert documented in docs/metrics.md.
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -100,6 +103,30 @@ if (d) {
     check(rows.some((r) => r.startsWith(module)), `a row for ${module}`);
   }
   checkDocumented('dashboard', graphs.flatMap((p) => (p.targets ?? []).flatMap((t) => metricsIn(t.expr ?? ''))));
+}
+
+// Every panel expression parses as PromQL: Grafana's variables substituted, each expr checked by promtool as a
+// recording rule (skipped with a failure when promtool is missing: CI installs it).
+if (d) {
+  const exprs = (d.panels ?? []).flatMap((p) => (p.targets ?? []).map((t) => t.expr)).filter(Boolean);
+  const promql = exprs.map((e) =>
+    e.replaceAll('$__rate_interval', '5m').replaceAll('$__range', '1h').replaceAll('$job', '.*').replaceAll('$instance', '.*'),
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'steady-dashboard-'));
+  const file = join(dir, 'panels.rules.yml');
+  const yaml =
+    'groups:\n  - name: dashboard-panels\n    rules:\n' +
+    promql.map((e, i) => `      - record: steady_dashboard_panel_${i}\n        expr: ${JSON.stringify(e)}\n`).join('');
+  writeFileSync(file, yaml);
+  try {
+    execFileSync('promtool', ['check', 'rules', file], { stdio: 'pipe' });
+    check(true, `every panel expression (${promql.length}) parses as PromQL (promtool)`);
+  } catch (err) {
+    const out = `${err.stdout ?? ''}${err.stderr ?? ''}` || err.message;
+    check(false, 'every panel expression parses as PromQL (promtool)', out.trim().slice(0, 2000));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 // ------------------------------------------------------------------------------------------------ alerts
