@@ -114,7 +114,7 @@ row('OOM guard — memory toward the guard');
 line(
   { title: 'Memory ratio vs thresholds', unit: 'percentunit', min: 0, max: 1, targets: [[`steady_oom_memory_ratio{${SEL}}`, '{{instance}} {{kind}}'], [`steady_oom_threshold_ratio{${SEL}}`, '{{kind}} {{level}}']] },
   { title: 'Guard level', type: 'stat', thresholds: [[1, 'orange'], [2, 'red']], targets: [[`steady_oom_level{${SEL}}`, '{{instance}}']] },
-  { title: 'Triggers and heap snapshots', unit: 'short', targets: [[`sum by (level, kind) (increase(steady_oom_triggers_total{${SEL}}[$__range]))`, '{{level}} {{kind}}'], [`sum by (result) (increase(steady_oom_snapshots_total{${SEL}}[$__range]))`, 'snapshots {{result}}'], [`time() - steady_oom_last_action_timestamp_seconds{${SEL}}`, 'seconds since last action']] },
+  { title: 'Triggers and heap snapshots', unit: 'short', targets: [[`sum by (level, kind) (increase(steady_oom_triggers_total{${SEL}}[$__range]))`, '{{level}} {{kind}}'], [`sum by (result) (increase(steady_oom_snapshots_total{${SEL}}[$__range]))`, 'snapshots {{result}}'], [`time() - (steady_oom_last_action_timestamp_seconds{${SEL}} > 0)`, 'seconds since last action']] },
 );
 
 row('WebSocket — backpressure');
