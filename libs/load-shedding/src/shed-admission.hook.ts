@@ -4,10 +4,13 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { InFlightTracker } from '@steady/core';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { markDecided } from './shed-decision';
 import { ShedGuard } from './shed.guard';
-import { LoadSheddingService } from './load-shedding.service';
+import { LoadSheddingService, type ShedVerdict } from './load-shedding.service';
+
+/** Rejection bodies kept (one per shed reason; custom signals add theirs). */
+const MAX_CACHED_BODIES = 64;
 import { ShedRouteRegistry } from './shed-route.registry';
 
 /**
@@ -18,6 +21,7 @@ import { ShedRouteRegistry } from './shed-route.registry';
 @Injectable()
 export class ShedAdmissionHook implements OnApplicationBootstrap, OnApplicationShutdown {
   private remove: (() => void) | undefined;
+  private readonly bodies = new Map<string, Buffer>();
 
   constructor(
     protected readonly service: LoadSheddingService,
@@ -49,21 +53,37 @@ export class ShedAdmissionHook implements OnApplicationBootstrap, OnApplicationS
     markDecided(req);
     const verdict = service.check(req, route.options);
     if (!verdict.shed) return true;
-    this.reject(req, res, JSON.stringify(service.rejectionBody(verdict)));
+    this.reject(req, res, this.bodyFor(verdict));
     return false;
   }
 
-  /** Writes the rejection. A request with a body gets `Connection: close`, so its body is never read. */
-  protected reject(req: IncomingMessage, res: ServerResponse, body: string): void {
-    res.statusCode = this.service.options.statusCode;
-    res.setHeader('content-type', 'application/json; charset=utf-8');
-    res.setHeader('content-length', Buffer.byteLength(body));
-    res.setHeader('retry-after', String(this.service.retryAfterSeconds()));
-    res.setHeader('cache-control', 'no-store');
+  /** The JSON body of a rejection, built once per reason (a rejection must cost as little as possible). */
+  protected bodyFor(verdict: ShedVerdict): Buffer {
+    const key = verdict.reason ?? '';
+    let body = this.bodies.get(key);
+    if (body === undefined) {
+      body = Buffer.from(JSON.stringify(this.service.rejectionBody(verdict)));
+      if (this.bodies.size < MAX_CACHED_BODIES) this.bodies.set(key, body);
+    }
+    return body;
+  }
+
+  /**
+   * Writes the rejection in one `writeHead` (cheaper than one `setHeader` per field: at 5× overload a server spends
+   * a tenth of its loop on rejections). A request with a body gets `Connection: close`, so its body is never read.
+   */
+  protected reject(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+    const headers: OutgoingHttpHeaders = {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': body.length,
+      'retry-after': String(this.service.retryAfterSeconds()),
+      'cache-control': 'no-store',
+    };
     const hasBody =
       req.headers['transfer-encoding'] !== undefined ||
       Number(req.headers['content-length'] ?? 0) > 0;
-    if (hasBody) res.setHeader('connection', 'close');
+    if (hasBody) headers.connection = 'close';
+    res.writeHead(this.service.options.statusCode, headers);
     res.end(body);
   }
 }
