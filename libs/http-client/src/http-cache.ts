@@ -415,18 +415,7 @@ export class HttpCache {
       this.options,
     );
     if (reason === undefined && res.body.length <= this.options.maxEntrySize) {
-      const headers = storableHeaders(res.headers, this.options);
-      const vary = varyValues(parseVary(res.headers.vary), original.headers);
-      const meta = this.buildMeta(
-        res.status,
-        res.statusText,
-        headers,
-        vary,
-        requestTime,
-        responseTime,
-        res.body.length,
-      );
-      await this.write(key, { meta, body: res.body });
+      await this.storeResponse(key, original.headers, res, requestTime, responseTime);
     } else if (res.status >= 200 && res.status < 400 && stored && reason !== 'request no-store') {
       // RFC 9111 §4.4-like hygiene: a replaced response that cannot be stored must not be served again.
       await this.invalidate(original.url);
@@ -491,8 +480,19 @@ export class HttpCache {
     if (notStorableReason('GET', req.headers, res.status, res.headers, this.options) !== undefined)
       return;
     if (res.body.length > this.options.maxEntrySize) return;
+    await this.storeResponse(key, req.headers, res, requestTime, responseTime);
+  }
+
+  /** Stores a response that may be stored: its storable headers, the request's Vary values, its metadata. */
+  private async storeResponse(
+    key: string,
+    requestHeaders: Parameters<typeof varyValues>[1],
+    res: BufferedResponse,
+    requestTime: number,
+    responseTime: number,
+  ): Promise<void> {
     const headers = storableHeaders(res.headers, this.options);
-    const vary = varyValues(parseVary(res.headers.vary), req.headers);
+    const vary = varyValues(parseVary(res.headers.vary), requestHeaders);
     const meta = this.buildMeta(
       res.status,
       res.statusText,
