@@ -312,3 +312,35 @@ export async function writeRun(store: string, run: ConformanceRun): Promise<void
     await writeFile(BASELINE_FILE, JSON.stringify(baseline, null, 2) + '\n');
   }
 }
+
+/** One line with the scores of a run (and the tests re-run once on their own). */
+export function logScore(store: string, run: ConformanceRun): void {
+  const s = run.score;
+  console.log(
+    `cache-tests ${store}: required ${s.required.pass}/${s.required.total}, optimal ${s.optimal.pass}/${s.optimal.total}, ` +
+      `check yes ${s.check.yes}/${s.check.total} in ${run.elapsedMs} ms` +
+      (run.retried.length > 0 ? `; re-run: ${run.retried.join(', ')}` : ''),
+  );
+}
+
+/** The gates every store is held to: the issue's minimums and no regression against the checked-in baseline. */
+export function itMeetsTheGates(store: string, run: () => ConformanceRun): void {
+  it('scores at least 124/137 required (dependency-aware)', async () => {
+    const b = await readBaseline();
+    expect(run().score.required.total).toBe(137);
+    expect(
+      run().score.required.pass,
+      JSON.stringify(run().score.failures, null, 1),
+    ).toBeGreaterThanOrEqual(b.minimum.required);
+  });
+
+  it('scores at least 60/77 optimal', async () => {
+    const b = await readBaseline();
+    expect(run().score.optimal.total).toBe(77);
+    expect(run().score.optimal.pass).toBeGreaterThanOrEqual(b.minimum.optimal);
+  });
+
+  it('no test passing in the checked-in baseline fails', async () => {
+    expect(regressions(await readBaseline(), store, run().score)).toEqual([]);
+  });
+}
