@@ -12,7 +12,9 @@
  * - `CACHE_TESTS_ID=<id>` runs one test (and what it depends on) with the engine's full request/response dump.
  */
 import { cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { HttpClient } from '@steady/http-client';
 import { spawnManaged, sleep, type ManagedChild } from '../support/children';
@@ -21,8 +23,28 @@ import { canConnect, getFreePort } from '../support/free-port';
 const ROOT = resolve(__dirname, '../..');
 export const BASELINE_FILE = join(__dirname, 'cache-tests.baseline.json');
 
+const DEFAULT_SUITE = '../shared/vendor/cache-tests';
+
+/**
+ * `CACHE_TESTS_DIR`, else `../shared/vendor/cache-tests` beside this checkout, else beside the repository it was
+ * cloned from when that is a local path (a fresh clone in a temp directory still finds the shared suite).
+ */
 export function suiteDir(): string {
-  return resolve(ROOT, process.env.CACHE_TESTS_DIR ?? '../shared/vendor/cache-tests');
+  if (process.env.CACHE_TESTS_DIR) return resolve(ROOT, process.env.CACHE_TESTS_DIR);
+  const beside = resolve(ROOT, DEFAULT_SUITE);
+  if (existsSync(beside)) return beside;
+  try {
+    const origin = execFileSync('git', ['config', '--get', 'remote.origin.url'], { cwd: ROOT })
+      .toString()
+      .trim();
+    if (isAbsolute(origin)) {
+      const fromOrigin = resolve(origin, DEFAULT_SUITE);
+      if (existsSync(fromOrigin)) return fromOrigin;
+    }
+  } catch {
+    // not a git checkout, or no origin: the default below fails with its clear message
+  }
+  return beside;
 }
 
 interface TestDef {
