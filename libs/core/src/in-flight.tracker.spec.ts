@@ -117,6 +117,45 @@ describe('InFlightTracker', () => {
     expect(t.inFlight).toBe(0);
   });
 
+  it('times each event-loop turn of requests and counts the turns in a row that accepted a connection', async () => {
+    const server = new EventEmitter();
+    const t = new InFlightTracker();
+    t.attach(server as never);
+    const busy = (ms: number) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    };
+    server.on('request', () => busy(2)); // the framework's work: 2 ms per request
+    expect([t.turnElapsedMs(), t.previousTurnMs, t.takeTurnMax()]).toEqual([0, 0, 0]);
+    const turn = async (requests: number, accept: boolean) => {
+      if (accept) server.emit('connection', new EventEmitter());
+      const seen: number[] = [];
+      for (let i = 0; i < requests; i++) {
+        seen.push(t.turnElapsedMs()); // as the admission hook would see it
+        const x = fakeExchange();
+        server.emit('request', x.req, x.res);
+        x.res.emit('close');
+      }
+      await new Promise((r) => setImmediate(r)); // the check phase ends the turn
+      return seen;
+    };
+    const seen = await turn(3, true);
+    expect(seen[0]).toBe(0); // no turn yet when the first request arrives
+    expect(seen[1]).toBeGreaterThanOrEqual(2); // the second waited behind the first one's 2 ms
+    expect(seen[2]).toBeGreaterThanOrEqual(4);
+    expect(t.turnElapsedMs()).toBe(0); // between turns
+    expect(t.previousTurnMs).toBeGreaterThanOrEqual(6);
+    expect(t.acceptingTurnStreak).toBe(1);
+    await turn(1, true);
+    expect(t.previousTurnMs).toBeGreaterThanOrEqual(2);
+    expect(t.previousTurnMs).toBeLessThan(6);
+    expect(t.acceptingTurnStreak).toBe(2);
+    expect(t.takeTurnMax()).toBeGreaterThanOrEqual(6); // the longest turn since the last read
+    expect(t.takeTurnMax()).toBe(0); // and reset
+    await turn(1, false);
+    expect(t.acceptingTurnStreak).toBe(0); // a turn without a new connection breaks the streak
+  });
+
   it('lets an admission hook answer a request before it is counted or reaches the framework', () => {
     const server = new EventEmitter();
     let frameworkCalls = 0;

@@ -70,6 +70,20 @@ export class InFlightTracker {
   private openConnections = 0;
   private acceptedConnections = 0;
   private readonly classes = new Map<string, number>();
+  /** `performance.now()` of the first request of the current loop turn; -1 between turns. */
+  private turnStart = -1;
+  private lastTurnMs = 0;
+  private turnMaxMs = 0;
+  private acceptedInTurn = false;
+  private acceptingTurns = 0;
+  private readonly endTurn = (): void => {
+    const ms = performance.now() - this.turnStart;
+    this.lastTurnMs = ms;
+    if (ms > this.turnMaxMs) this.turnMaxMs = ms;
+    this.acceptingTurns = this.acceptedInTurn ? this.acceptingTurns + 1 : 0;
+    this.acceptedInTurn = false;
+    this.turnStart = -1;
+  };
 
   /** Client connections open now on the attached servers. */
   get connections(): number {
@@ -111,6 +125,41 @@ export class InFlightTracker {
     if (tracked[LIVE] !== true) return; // counted (or not) when tracked
     if (previous !== undefined) this.classes.set(previous, (this.classes.get(previous) ?? 1) - 1);
     this.classes.set(cls, (this.classes.get(cls) ?? 0) + 1);
+  }
+
+  /**
+   * Milliseconds the current event-loop turn has spent since its first request: the work queued ahead of this
+   * request in the same turn. Node parses and dispatches every request that arrived while the loop was busy in one
+   * poll phase, one after the other, so on a CPU-bound server this is how long the request has waited in the
+   * process (it waited about one turn in the kernel before that). 0 outside a request dispatch.
+   */
+  turnElapsedMs(now: number = performance.now()): number {
+    return this.turnStart < 0 ? 0 : now - this.turnStart;
+  }
+
+  /**
+   * Request turns in a row, up to the last completed one, in which a connection was accepted. Node (libuv
+   * >= 1.45) accepts one connection per event-loop turn, so while clients keep opening connections faster than
+   * that, every turn accepts one and the rest wait in the kernel's accept queue: with long turns, an open loop
+   * queueing in front of the server. A closed loop (a client pool, a proxy's `maxconn`) opens none.
+   */
+  get acceptingTurnStreak(): number {
+    return this.acceptingTurns;
+  }
+
+  /** Length (ms) of the last completed request turn: from its first request to the end of its poll phase. */
+  get previousTurnMs(): number {
+    return this.lastTurnMs;
+  }
+
+  /**
+   * The longest request turn (ms) since the last call, then resets it. Read by the {@link UtilisationMonitor}
+   * once per sample: unlike the delay histogram's window, it says how long the loop's turns are right now.
+   */
+  takeTurnMax(): number {
+    const max = this.turnMaxMs;
+    this.turnMaxMs = 0;
+    return max;
   }
 
   /** Requests counted since start-up (monotonic). */
@@ -167,6 +216,7 @@ export class InFlightTracker {
     const framework = server.listeners('request') as RequestListener[];
     for (const l of framework) server.removeListener('request', l);
     const dispatch: RequestListener = (req, res) => {
+      if (this.turnStart < 0) this.startTurn();
       if (this.connectionClose) markConnectionClose(req, res);
       if (this.admission !== undefined && !this.admission(req, res)) {
         this.rejected++;
@@ -178,6 +228,7 @@ export class InFlightTracker {
     const connection = (socket: Socket) => {
       this.openConnections++;
       this.acceptedConnections++;
+      this.acceptedInTurn = true;
       socket.once('close', () => this.openConnections--);
     };
     server.on('request', dispatch);
@@ -315,6 +366,12 @@ export class InFlightTracker {
       );
       this.idleWaiters.add(done);
     });
+  }
+
+  /** Marks the start of a loop turn; `setImmediate` ends it (the check phase runs after the poll phase's I/O). */
+  private startTurn(): void {
+    this.turnStart = performance.now();
+    setImmediate(this.endTurn);
   }
 
   private notifyIdle(): void {

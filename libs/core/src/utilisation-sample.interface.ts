@@ -43,6 +43,13 @@ export interface UtilisationSample {
   readonly connections: number;
   /** Connections accepted during the interval, per second. */
   readonly connectionRate: number;
+  /**
+   * The longest request turn during the interval, ms: from the first request an event-loop turn dispatched to
+   * the end of that turn's poll phase — how long the last request of the turn waited in the process. Node
+   * dispatches every request that arrived while the loop was busy in one turn, and accepts one new connection
+   * per turn, so long turns also mean connections queueing in the kernel. 0 when no request arrived.
+   */
+  readonly requestTurnMaxMs: number;
   /** Event-loop utilisation over the interval, 0..1 (`performance.eventLoopUtilization`). */
   readonly elu: number;
   /** Process CPU time over the interval as a fraction of one core (user + system); can exceed 1. */

@@ -162,6 +162,7 @@ export class UtilisationMonitor implements OnModuleInit, OnApplicationShutdown {
       completionRate: (completed - this.lastCompleted) * perSecond,
       connections: this.tracker.connections,
       connectionRate: (accepted - this.lastAccepted) * perSecond,
+      requestTurnMaxMs: this.tracker.takeTurnMax(),
       elu: clamp01(elu.utilization),
       cpu: (cpuDelta.user + cpuDelta.system) / 1000 / intervalMs,
       eventLoopDelay: withoutCount(this.readDelay()),

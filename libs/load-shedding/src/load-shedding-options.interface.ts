@@ -37,6 +37,11 @@ export interface EventLoopShedOptions {
    * once — so it is left alone (the in-flight band still applies). `false`: busy and slow is enough.
    */
   openLoopOnly?: boolean;
+  /**
+   * The most work (ms) a normal request may find queued ahead of it in one event-loop turn before it is shed
+   * (sheddable: half, critical: twice). Default `25`; 1..60000. `false`: off.
+   */
+  turnBudgetMs?: number | false;
 }
 
 /**
@@ -99,6 +104,7 @@ export interface ResolvedLoadSheddingOptions {
         minAdmitFraction: number;
         minRate: number;
         openLoopOnly: boolean;
+        turnBudgetMs: number | false;
       }
     | false;
   heap: ShedBand | false;

@@ -15,6 +15,8 @@ describe('resolveLoadSheddingOptions', () => {
         smoothing: 0.5,
         minAdmitFraction: 0.02,
         minRate: 50,
+        openLoopOnly: true,
+        turnBudgetMs: 5,
       },
       heap: { soft: 0.9, hard: 0.98 },
       statusCode: 429,
@@ -67,6 +69,10 @@ describe('resolveLoadSheddingOptions', () => {
       'invalid option "signals[0].soft"',
     ],
     [{ eventLoop: { openLoopOnly: 'yes' } }, 'invalid option "eventLoop.openLoopOnly"'],
+    [
+      { eventLoop: { turnBudgetMs: 0 } },
+      'invalid option "eventLoop.turnBudgetMs": expected a number >= 1 and <= 60000 ms, got 0',
+    ],
   ])('rejects %j', (options, message) => {
     expect(() => resolveLoadSheddingOptions(options as never)).toThrow(
       `@steady/load-shedding: ${message}`,

@@ -70,6 +70,7 @@ export function resolveLoadSheddingOptions(
       'minAdmitFraction',
       'minRate',
       'openLoopOnly',
+      'turnBudgetMs',
     ]);
     eventLoop = {
       eluTarget:
@@ -95,6 +96,14 @@ export function resolveLoadSheddingOptions(
         unit: 'req/s',
       }),
       openLoopOnly: v.boolean('eventLoop.openLoopOnly', el.openLoopOnly, true),
+      turnBudgetMs:
+        el.turnBudgetMs === false
+          ? false
+          : v.number('eventLoop.turnBudgetMs', el.turnBudgetMs, 5, {
+              min: 1,
+              max: 60_000,
+              unit: 'ms',
+            }),
     };
   }
 

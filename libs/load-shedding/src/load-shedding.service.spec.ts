@@ -13,6 +13,9 @@ function setup() {
     inFlightOf: (cls: string) =>
       cls === 'sheddable' ? counts.sheddable : cls === 'normal' ? counts.normal : 0,
     classify: () => undefined,
+    turnElapsedMs: () => 0, // no loop turn is long here: these tests are about the in-flight count
+    previousTurnMs: 0,
+    acceptingTurnStreak: 0,
   } as unknown as InFlightTracker;
   let listener: ((s: UtilisationSample) => void) | undefined;
   const monitor = {

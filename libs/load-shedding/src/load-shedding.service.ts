@@ -128,7 +128,12 @@ export class LoadSheddingService implements OnModuleInit, OnModuleDestroy {
    * request as admitted and returns true without looking at it.
    */
   admitIfCalm(): boolean {
-    if (!this.enabled || !this.policy.isCalm(this.tracker.inFlight)) return false;
+    const t = this.tracker;
+    if (
+      !this.enabled ||
+      !this.policy.isCalm(t.inFlight, t.turnElapsedMs(), t.previousTurnMs, t.acceptingTurnStreak)
+    )
+      return false;
     this.policy.countCalm();
     this.admitted++;
     return true;
@@ -147,7 +152,14 @@ export class LoadSheddingService implements OnModuleInit, OnModuleDestroy {
       return ADMIT;
     }
     const priority = this.resolvePriority(req, route);
-    const decision = this.policy.decide(priority, this.inFlightFor(priority), this.random());
+    const decision = this.policy.decide(
+      priority,
+      this.inFlightFor(priority),
+      this.random(),
+      this.tracker.turnElapsedMs(),
+      this.tracker.previousTurnMs,
+      this.tracker.acceptingTurnStreak,
+    );
     if (!decision.shed) {
       this.admitted++;
       this.tracker.classify(req, priority);
@@ -265,6 +277,7 @@ export class LoadSheddingService implements OnModuleInit, OnModuleDestroy {
       heapRatio: s.heap.ratio,
       completionRate: s.completionRate,
       connections: s.connections,
+      turnMaxMs: s.requestTurnMaxMs,
       signals,
     });
   }

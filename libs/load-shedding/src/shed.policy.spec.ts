@@ -274,6 +274,167 @@ describe('ShedPolicy: the event-loop controller', () => {
   });
 });
 
+describe('ShedPolicy: the per-turn budget (CPU-bound overload)', () => {
+  const busyOpenLoop: PolicySample = {
+    ...calm,
+    elu: 1,
+    delayP99Ms: 20, // busy, but turning around in time: the event-loop controller stays off
+    completionRate: 300,
+    connections: 200, // 200 connections for 1 600 req/s: 125 ms by Little's law, work is queueing
+  };
+  /** Feeds `n` samples of 100 ms, with `arrivals` decisions counted in each (the arrival rate the policy sees). */
+  function feed(policy: ShedPolicy, advance: (ms: number) => void, sample: PolicySample, n = 1) {
+    for (let i = 0; i < n; i++) {
+      advance(100);
+      for (let k = 0; k < 160; k++) policy.decide('normal', 0, 0.999); // 1 600 req/s
+      policy.onSample(sample);
+    }
+  }
+
+  it('limits nothing on a calm loop, however long one turn is (a GC, a batch job)', () => {
+    const { policy, advance } = setup();
+    feed(policy, advance, { ...calm, connections: 200 });
+    expect(policy.isCalm(0, 40, 40, 10)).toBe(true);
+    expect(policy.decide('normal', 0, 0.5, 40, 40, 10).shed).toBe(false);
+  });
+
+  it('limits nothing on a busy closed loop: its turns are long but nothing queues in front of it', () => {
+    const { policy, advance } = setup();
+    // 50 connections at 2 800 req/s (18 ms by Little's law), no new connections
+    feed(
+      policy,
+      advance,
+      { ...busyOpenLoop, delayP99Ms: 20, connections: 50, completionRate: 2800 },
+      5,
+    );
+    expect(policy.decide('normal', 0, 0.5, 15, 15, 0).shed).toBe(false);
+    expect(policy.isCalm(0, 15, 15, 0)).toBe(true);
+  });
+
+  it('on a busy loop with work queueing in front, sheds what waits behind more than the budget in one turn', () => {
+    const { policy, advance } = setup(); // turnBudgetMs 5: sheddable 2.5, normal 5, critical 10
+    feed(policy, advance, busyOpenLoop, 2); // the first sample has no interval to measure a rate over
+    const shed = (priority: Priority, turnMs: number, previousTurnMs = 8) =>
+      policy.decide(priority, 0, 0.99, turnMs, previousTurnMs, 0).shed;
+    expect(shed('normal', 4.9)).toBe(false);
+    expect(policy.decide('normal', 0, 0.99, 5, 8, 0)).toEqual({
+      shed: true,
+      reason: 'event_loop',
+      probability: 1,
+    });
+    expect([shed('sheddable', 2.4), shed('sheddable', 2.5)]).toEqual([false, true]);
+    expect([shed('critical', 9.9), shed('critical', 10)]).toEqual([false, true]);
+    expect(policy.isCalm(0, 2.5, 8, 0)).toBe(false);
+    // the previous turn was short: this is a burst, not a standing queue
+    expect(shed('normal', 6, 4)).toBe(false);
+  });
+
+  it('starts at the first long turns when clients keep opening connections (Node accepts one per turn)', () => {
+    const { policy, advance } = setup();
+    // busy, but the queue estimate has not seen the overload yet (50 connections for 2 800 req/s)
+    feed(policy, advance, {
+      ...busyOpenLoop,
+      delayP99Ms: 20,
+      connections: 50,
+      completionRate: 2800,
+    });
+    expect(policy.decide('normal', 0, 0.99, 6, 8, 2).shed).toBe(false);
+    expect(policy.decide('normal', 0, 0.99, 6, 8, 3).shed).toBe(true); // 3 turns in a row accepted one
+  });
+
+  it('can be turned off', () => {
+    const { policy, advance } = setup({ eventLoop: { turnBudgetMs: false } });
+    feed(policy, advance, busyOpenLoop, 3);
+    expect(policy.decide('normal', 0, 0.99, 500, 500, 50).shed).toBe(false);
+  });
+
+  /**
+   * A CPU-bound server, simulated turn by turn: an admitted request costs 3 ms of loop time (capacity 333 req/s),
+   * a rejection 0.06 ms. Requests that arrive during a turn are dispatched, in order, in the next one (Node reads
+   * every ready socket in one poll phase); every 100 ms of loop time the monitor takes a sample.
+   */
+  function simulateTurns(
+    policy: ShedPolicy,
+    advance: (ms: number) => void,
+    rate: number,
+    ms: number,
+  ) {
+    let now = 0;
+    let pending = 0;
+    let carry = 0;
+    let previousTurnMs = 0;
+    let nextSample = 100;
+    let sampleAdmitted = 0;
+    let turnMax = 0;
+    const out = { admitted: 0, shed: 0, maxTurnMs: 0, maxWaitMs: 0, admits: [] as number[] };
+    while (now < ms) {
+      const n = Math.floor(pending);
+      let t = 0;
+      for (let i = 0; i < n; i++) {
+        if (policy.decide('normal', 0, 0.999, t, previousTurnMs, 0).shed) {
+          t += 0.06;
+          out.shed++;
+        } else {
+          // it waited the whole previous turn in the kernel, at worst, then t in this one
+          out.maxWaitMs = Math.max(out.maxWaitMs, previousTurnMs + t);
+          t += 3;
+          out.admitted++;
+          sampleAdmitted++;
+        }
+      }
+      const turn = Math.max(t, 0.5); // an idle turn: the poll phase waits for the next arrival
+      pending -= n;
+      carry += (rate * turn) / 1000;
+      pending += carry;
+      carry = 0;
+      previousTurnMs = turn;
+      turnMax = Math.max(turnMax, turn);
+      out.maxTurnMs = Math.max(out.maxTurnMs, now > 1000 ? turn : 0);
+      now += turn;
+      if (now >= nextSample) {
+        advance(now - (nextSample - 100));
+        policy.onSample({
+          ...busyOpenLoop,
+          elu: Math.min(1, (sampleAdmitted * 3) / 100),
+          delayP99Ms: turnMax,
+          turnMaxMs: turnMax,
+          completionRate: sampleAdmitted * 10,
+        });
+        out.admits.push(policy.state().admitFraction);
+        nextSample = now + 100;
+        sampleAdmitted = 0;
+        turnMax = 0;
+      }
+    }
+    return out;
+  }
+
+  it.each([2, 5])(
+    'holds goodput at %d× overload near capacity, with short turns and no cut by fraction',
+    (factor) => {
+      const { policy, advance } = setup();
+      policy.onSample({ ...busyOpenLoop, elu: 0.5, delayP99Ms: 5 });
+      simulateTurns(policy, advance, 333 * factor, 1000); // the onset
+      const r = simulateTurns(policy, advance, 333 * factor, 5000);
+      // goodput: admitted work per second against the 333 req/s capacity (rejections take the rest)
+      const goodput = r.admitted / 5 / 333;
+      expect(goodput).toBeGreaterThanOrEqual(factor === 2 ? 0.95 : 0.9);
+      expect(r.maxTurnMs).toBeLessThan(12); // 5 ms budget + the last admitted request + the rejections
+      expect(r.maxWaitMs).toBeLessThan(25); // nobody admitted waited long: no timeouts building up
+      expect(r.admits.every((a) => a === 1)).toBe(true);
+    },
+  );
+
+  it('without it, the same loop is held by fraction: turns stay long while the controller finds the level', () => {
+    const { policy, advance } = setup({ eventLoop: { turnBudgetMs: false } });
+    policy.onSample({ ...busyOpenLoop, elu: 0.5, delayP99Ms: 5 });
+    simulateTurns(policy, advance, 333 * 5, 1000);
+    const r = simulateTurns(policy, advance, 333 * 5, 5000);
+    expect(r.admits.some((a) => a < 1)).toBe(true);
+    expect(r.maxTurnMs).toBeGreaterThan(12);
+  });
+});
+
 describe('ShedPolicy: heap and custom signals', () => {
   it('smooths a banded signal and sheds proportionally on it', () => {
     const { policy, advance } = setup({

@@ -23,6 +23,8 @@ export interface PolicySample {
   completionRate: number;
   /** Client connections open (a growing count while saturated: work queueing in front of the server). */
   connections?: number;
+  /** The longest request turn of the interval, ms (see `UtilisationSample.requestTurnMaxMs`). */
+  turnMaxMs?: number;
   /** Custom signal readings by name. */
   signals: Readonly<Record<string, number>>;
 }
@@ -61,6 +63,11 @@ const NOT_QUEUEING = 0.25;
 /** Samples (~300 ms at the default interval) over which the queueing estimate is averaged. */
 const QUEUE_WINDOW = 3;
 
+/** Turns in a row that accepted a connection before an over-budget turn counts as the onset of an open-loop overload. */
+const ACCEPTING_TURNS = 3;
+/** Share of `turnBudgetMs` each priority may queue behind in one loop turn. */
+const TURN_SHARE: Readonly<Record<Priority, number>> = { sheddable: 0.5, normal: 1, critical: 2 };
+
 /**
  * The shedding policy, separated from Nest so it can be tested with fake samples and a fake random source.
  *
@@ -91,7 +98,12 @@ export class ShedPolicy {
   private unclassified = 0;
   private lastSampleAt: number | undefined;
   private readonly inFlightSoft: number;
+  private readonly turnBudgetMs: number;
   private pinnedStreak = 0;
+  /** The last sample's queue estimate said work is queueing in front of the server (an open loop). */
+  private queueing = false;
+  /** The last sample's event loop was at or above the ELU target. */
+  private busy = false;
   private queueingStreak = 0;
   private idleQueueStreak = 0;
   private readonly queueHistory: Array<{ connections: number; arrivals: number; ms: number }> = [];
@@ -101,14 +113,40 @@ export class ShedPolicy {
     private readonly now: () => number = () => performance.now(),
   ) {
     this.inFlightSoft = options.inFlight ? options.inFlight.soft * options.maxInFlight : Infinity;
+    const el = options.eventLoop;
+    const budget = el ? el.turnBudgetMs : false;
+    this.turnBudgetMs = budget === false ? Infinity : budget;
+  }
+
+  /**
+   * How much work (ms) a normal request may find ahead of it in the current loop turn: `turnBudgetMs` while the
+   * controller is engaged (an open loop overloading the loop), and from the very first turns of such an overload,
+   * before the controller's samples confirm it: the loop is busy (last sample at the ELU target), the last turn was
+   * already over budget, and work queues in front of the server — the last sample's queue estimate says so, or
+   * the last `ACCEPTING_TURNS` turns each accepted a connection (clients opening connections faster than Node
+   * accepts them: one per turn). Otherwise no limit: a closed loop, or one long turn of an otherwise idle loop (a
+   * GC, a batch job), is not a queue that shedding can shorten.
+   */
+  private turnBudget(previousTurnMs: number, acceptingTurns: number): number {
+    if (this.controlling) return this.turnBudgetMs;
+    return this.busy &&
+      previousTurnMs >= this.turnBudgetMs &&
+      (this.queueing || acceptingTurns >= ACCEPTING_TURNS)
+      ? this.turnBudgetMs
+      : Infinity;
   }
 
   /**
    * True when a request can be admitted without looking at it: no slow signal is pressing and the in-flight
    * count is below the soft threshold. The per-request fast path.
    */
-  isCalm(inFlight: number): boolean {
-    return this.maxLevel <= 0 && this.admit >= 1 && inFlight < this.inFlightSoft;
+  isCalm(inFlight: number, turnMs = 0, previousTurnMs = 0, acceptingTurns = 0): boolean {
+    return (
+      this.maxLevel <= 0 &&
+      this.admit >= 1 &&
+      inFlight < this.inFlightSoft &&
+      turnMs < this.turnBudget(previousTurnMs, acceptingTurns) * TURN_SHARE.sheddable
+    );
   }
 
   /** Counts a request admitted on the fast path (its priority was not resolved). */
@@ -117,8 +155,20 @@ export class ShedPolicy {
   }
 
   /** Decides for one request. `random` is a uniform draw in [0, 1). */
-  decide(priority: Priority, inFlight: number, random: number): ShedDecision {
+  decide(
+    priority: Priority,
+    inFlight: number,
+    random: number,
+    turnMs = 0,
+    previousTurnMs = 0,
+    acceptingTurns = 0,
+  ): ShedDecision {
     this.arrivals[priority]++;
+    if (turnMs >= this.turnBudget(previousTurnMs, acceptingTurns) * TURN_SHARE[priority]) {
+      // This loop turn has already done its share of work: whatever still waits in it would wait longer than
+      // the budget. Reject the rest of the turn (cheaply), so turns stay short and new connections get accepted.
+      return { shed: true, reason: 'event_loop', probability: 1 };
+    }
     let probability = 0;
     let reason: ShedReason | undefined;
     if (this.options.inFlight) {
@@ -216,10 +266,15 @@ export class ShedPolicy {
     const delayThreshold = el.delayThresholdMs;
     // Onset is read from the raw sample too, so shedding starts within one sample of an overload.
     const busy = eluTarget !== false && Math.max(sample.elu, this.eluSmoothed) >= eluTarget;
+    const turnMax = sample.turnMaxMs;
     const slow =
-      delayThreshold !== false && Math.max(sample.delayP99Ms, this.delaySmoothed) > delayThreshold;
+      delayThreshold !== false &&
+      (Math.max(sample.delayP99Ms, this.delaySmoothed) > delayThreshold ||
+        (turnMax !== undefined && turnMax >= delayThreshold));
     const queueMs = this.queueEstimateMs(sample.connections, arrivals, elapsedMs);
     const queueing = delayThreshold === false || queueMs > delayThreshold;
+    this.queueing = queueing && !light;
+    this.busy = eluTarget === false || sample.elu >= eluTarget;
     // Unknown connections (a server the tracker does not see) are not held back by the streak either.
     this.queueingStreak = !queueing
       ? 0
@@ -250,6 +305,18 @@ export class ShedPolicy {
     }
     let factor: number;
     if (light) {
+      factor = MAX_STEP_UP;
+    } else if (
+      this.turnBudgetMs !== Infinity &&
+      delayThreshold !== false &&
+      turnMax !== undefined &&
+      turnMax <= delayThreshold &&
+      sample.delayP99Ms <= 2 * delayThreshold
+    ) {
+      // The turn budget holds the loop: its request turns are short, so it turns around in time while it stays
+      // busy (ELU near 1 is the goal here, not a sign of overload), and nothing more is shed by fraction. The
+      // delay histogram spans a window of a second or two, so only a delay far above the threshold (work the
+      // request turns do not see: timers, immediates) still cuts by fraction.
       factor = MAX_STEP_UP;
     } else if (eluTarget !== false) {
       // Hold admitted load at the ELU target: admit <- admit * target / measured (scale-free, so one gain is
