@@ -70,6 +70,23 @@ const open = (
   ...extra,
 });
 
+/** GC pauses the server saw since the last read (the phase, roughly): every one stops the loop, shedding or not. */
+async function gcPauses(ctx: PhaseContext): Promise<Record<string, number>> {
+  const res = await httpRequest(ctx.server.port, 'GET', '/debug/pauses', undefined, 10_000);
+  const p = JSON.parse(res.body) as {
+    count: number;
+    totalMs: number;
+    maxMs: number;
+    over5ms: number;
+  };
+  return {
+    gcCount: p.count,
+    gcTotalMs: round(p.totalMs, 1),
+    gcMaxMs: round(p.maxMs, 2),
+    gcOver5ms: p.over5ms,
+  };
+}
+
 async function debugState(ctx: PhaseContext): Promise<Record<string, number>> {
   // let aborted requests' server-side work finish before reading
   await new Promise((r) => setTimeout(r, 500));
@@ -115,9 +132,9 @@ function definitions(): BenchDefinition[] {
         'GET /pool: a slow bounded downstream (50 x 200 ms = 250 req/s), open loop, 2 s deadline',
       variants: [server('unguarded'), server('binary-elu'), server('steady')],
       phases: [
-        open('pool-1x', POOL_CAPACITY, '/pool'),
-        open('pool-2x', 2 * POOL_CAPACITY, '/pool'),
-        open('pool-5x', 5 * POOL_CAPACITY, '/pool'),
+        open('pool-1x', POOL_CAPACITY, '/pool', { after: gcPauses }),
+        open('pool-2x', 2 * POOL_CAPACITY, '/pool', { after: gcPauses }),
+        open('pool-5x', 5 * POOL_CAPACITY, '/pool', { after: gcPauses }),
       ],
     },
     {
@@ -341,6 +358,23 @@ function derive(reports: Map<string, BenchReport>): Derived[] {
               metric: 'generator send lag p99 ms',
               value: lag,
             });
+            const gc = d.runs
+              .filter((r) => r.phase === phase && r.variant === v && r.after)
+              .map((r) => r.after!);
+            if (gc.length > 0) {
+              add({
+                scenario: `downstream ${factor}x`,
+                variant: v,
+                metric: 'server GC pauses > 5 ms (count)',
+                value: spread(gc.map((a) => a.gcOver5ms)),
+              });
+              add({
+                scenario: `downstream ${factor}x`,
+                variant: v,
+                metric: 'server longest GC pause ms',
+                value: spread(gc.map((a) => a.gcMaxMs)),
+              });
+            }
           }
         }
       }
