@@ -30,4 +30,4 @@ export {
   type SteadyHistogram,
 } from './metrics-sink.interface';
 export { OpsEndpoint } from './ops-endpoint.decorator';
-export { mirrorCounter } from './metrics-sink.util';
+export { mirrorCounter, LabelledCounts } from './metrics-sink.util';

@@ -1,5 +1,5 @@
 import type { CounterDefinition, MetricLabels, MetricsSink } from './metrics-sink.interface';
-import { mirrorCounter } from './metrics-sink.util';
+import { LabelledCounts, mirrorCounter } from './metrics-sink.util';
 
 function fakeSink() {
   const incs: Array<[MetricLabels | undefined, number]> = [];
@@ -48,5 +48,32 @@ describe('mirrorCounter', () => {
 
   it('does nothing without a sink', () => {
     expect(mirrorCounter(undefined, { name: 'z_total', help: 'z' }, () => 1)).toBeUndefined();
+  });
+});
+
+describe('LabelledCounts', () => {
+  it('counts per label set, keeps each set apart, and feeds mirrorCounter', () => {
+    const c = new LabelledCounts(['reason', 'priority'] as const);
+    c.inc({ reason: 'in_flight', priority: 'normal' });
+    c.inc({ reason: 'in_flight', priority: 'normal' });
+    c.inc({ reason: 'in_flight', priority: 'critical' }, 3);
+    // label values that would collide if simply concatenated stay apart
+    c.inc({ reason: 'a', priority: 'bc' });
+    c.inc({ reason: 'ab', priority: 'c' });
+    expect(c.series()).toEqual([
+      [{ reason: 'in_flight', priority: 'normal' }, 2],
+      [{ reason: 'in_flight', priority: 'critical' }, 3],
+      [{ reason: 'a', priority: 'bc' }, 1],
+      [{ reason: 'ab', priority: 'c' }, 1],
+    ]);
+    const { sink, incs, scrape } = fakeSink();
+    mirrorCounter(sink, { name: 'shed_total', help: 's', labelNames: c.labelNames }, () =>
+      c.series(),
+    );
+    scrape();
+    c.inc({ reason: 'ab', priority: 'c' });
+    scrape();
+    expect(incs.at(-1)).toEqual([{ reason: 'ab', priority: 'c' }, 1]);
+    expect(incs).toHaveLength(5);
   });
 });

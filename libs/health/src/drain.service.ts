@@ -8,7 +8,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { InFlightTracker, MetricsSink, mirrorCounter } from '@steady/core';
+import { InFlightTracker, LabelledCounts, MetricsSink, mirrorCounter } from '@steady/core';
 import { DRAIN_STATES, STEADY_HEALTH_OPTIONS } from './health.constants';
 import type { ResolvedHealthOptions } from './health-options.interface';
 import type {
@@ -76,7 +76,7 @@ export class DrainService
   private readonly inFlightAt: Partial<Record<'draining' | 'closing' | 'shutdown', number>> = {};
   private readonly stateListeners = new Set<(status: DrainStatus) => void>();
   private readonly drainedHooks = new Set<DrainedHook>();
-  private readonly triggerCounts = new Map<string, number>();
+  private readonly triggerCounts = new LabelledCounts(['source', 'result'] as const);
   private readonly signalHandlers = new Map<string, () => void>();
   private onProbeRefused: (() => void) | undefined;
   private app: DrainableApplication | undefined;
@@ -401,8 +401,7 @@ export class DrainService
   }
 
   private count(source: DrainSource, result: 'started' | 'ignored'): void {
-    const key = `${source}\u0000${result}`;
-    this.triggerCounts.set(key, (this.triggerCounts.get(key) ?? 0) + 1);
+    this.triggerCounts.inc({ source, result });
   }
 
   private registerMetrics(): void {
@@ -446,13 +445,9 @@ export class DrainService
       {
         name: 'drain_triggers_total',
         help: 'Drain triggers by source; result=ignored for those that joined a drain under way',
-        labelNames: ['source', 'result'],
+        labelNames: this.triggerCounts.labelNames,
       },
-      () =>
-        [...this.triggerCounts].map(([key, n]) => {
-          const [source, result] = key.split('\u0000');
-          return [{ source: source!, result: result! }, n] as const;
-        }),
+      () => this.triggerCounts.series(),
     );
     const mirror = (name: string, help: string, read: () => number) =>
       mirrorCounter(m, { name, help }, read);

@@ -10,6 +10,7 @@ import {
   InFlightTracker,
   MetricsSink,
   UtilisationMonitor,
+  LabelledCounts,
   mirrorCounter,
   type UtilisationSample,
 } from '@steady/core';
@@ -55,8 +56,6 @@ const SHADOW_LOG_INTERVAL_MS = 10_000;
 /** EWMA weight per monitor sample of the critical in-flight count (~0.5 s to follow a sustained change). */
 const CRITICAL_SMOOTHING = 0.3;
 
-type Counts = Map<string, number>;
-
 /**
  * Decides, per request, whether to shed it, from the `@steady/core` signal: the live in-flight count (per
  * request) and the monitor's samples (event loop, heap, custom signals; on its timer, never per request).
@@ -72,8 +71,8 @@ export class LoadSheddingService implements OnModuleInit, OnModuleDestroy {
   private shadow: boolean;
   private unsubscribe: (() => void) | undefined;
   private admitted = 0;
-  private readonly shedCounts: Counts = new Map();
-  private readonly wouldShedCounts: Counts = new Map();
+  private readonly shedCounts = new LabelledCounts(['reason', 'priority'] as const);
+  private readonly wouldShedCounts = new LabelledCounts(['reason', 'priority'] as const);
   private shed = 0;
   private wouldShed = 0;
   private lastShadowLog = -Infinity;
@@ -166,17 +165,16 @@ export class LoadSheddingService implements OnModuleInit, OnModuleDestroy {
       return { shed: false, wouldShed: false, reason: undefined, priority };
     }
     const reason = decision.reason ?? 'in_flight';
-    const key = `${reason}\u0000${priority}`;
     if (this.shadow) {
       this.admitted++;
       this.tracker.classify(req, priority);
       this.wouldShed++;
-      this.wouldShedCounts.set(key, (this.wouldShedCounts.get(key) ?? 0) + 1);
+      this.wouldShedCounts.inc({ reason, priority });
       this.logShadow(reason, priority);
       return { shed: false, wouldShed: true, reason, priority };
     }
     this.shed++;
-    this.shedCounts.set(key, (this.shedCounts.get(key) ?? 0) + 1);
+    this.shedCounts.inc({ reason, priority });
     return { shed: true, wouldShed: true, reason, priority };
   }
 
@@ -294,12 +292,7 @@ export class LoadSheddingService implements OnModuleInit, OnModuleDestroy {
   private registerMetrics(): void {
     const m = this.metrics;
     if (!m) return;
-    const byReasonAndPriority = (counts: Counts) => () =>
-      [...counts].map(([key, n]) => {
-        const [reason, priority] = key.split('\u0000');
-        return [{ reason, priority }, n] as const;
-      });
-    const labelNames = ['reason', 'priority'];
+    const labelNames = this.shedCounts.labelNames;
     mirrorCounter(
       m,
       {
@@ -307,7 +300,7 @@ export class LoadSheddingService implements OnModuleInit, OnModuleDestroy {
         help: 'Requests rejected by load shedding, by reason and priority',
         labelNames,
       },
-      byReasonAndPriority(this.shedCounts),
+      () => this.shedCounts.series(),
     );
     mirrorCounter(
       m,
@@ -316,7 +309,7 @@ export class LoadSheddingService implements OnModuleInit, OnModuleDestroy {
         help: 'Requests shadow mode would have rejected (admitted), by reason and priority',
         labelNames,
       },
-      byReasonAndPriority(this.wouldShedCounts),
+      () => this.wouldShedCounts.series(),
     );
     mirrorCounter(
       m,

@@ -6,7 +6,7 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { MetricsSink, mirrorCounter, UtilisationMonitor } from '@steady/core';
+import { LabelledCounts, MetricsSink, mirrorCounter, UtilisationMonitor } from '@steady/core';
 import { DrainService } from '@steady/health';
 import { EventEmitter } from 'node:events';
 import {
@@ -102,7 +102,7 @@ export class OomGuardService implements OnModuleInit, OnApplicationShutdown {
   protected readonly trigger: MemoryTrigger;
   private readonly events = new EventEmitter();
   private readonly lastWordsHooks = new Set<(info: OomLastWords) => void | Promise<void>>();
-  private readonly triggerCounts = new Map<string, number>();
+  private readonly triggerCounts = new LabelledCounts(['level', 'kind'] as const);
   private readonly snapshotCounts = { written: 0, skipped: 0, failed: 0 };
   private readonly stepDurations: Partial<Record<OomStep, number>> = {};
   private readonly sampleCounts = { gc: 0, monitor: 0 };
@@ -297,8 +297,7 @@ export class OomGuardService implements OnModuleInit, OnApplicationShutdown {
     else if (change.to === 'warning') this.logger.warn(`memory warning: ${text}`);
     else this.logger.log(`memory back to normal: ${text}`);
     if (change.to !== 'ok' && rank(change.to) > rank(change.from)) {
-      const key = `${change.to}\u0000${change.kind}`;
-      this.triggerCounts.set(key, (this.triggerCounts.get(key) ?? 0) + 1);
+      this.triggerCounts.inc({ level: change.to, kind: change.kind });
     }
     try {
       this.events.emit('level', change);
@@ -532,13 +531,9 @@ export class OomGuardService implements OnModuleInit, OnApplicationShutdown {
       {
         name: 'oom_triggers_total',
         help: 'Times a memory kind entered the warning or action level',
-        labelNames: ['level', 'kind'],
+        labelNames: this.triggerCounts.labelNames,
       },
-      () =>
-        [...this.triggerCounts].map(([key, n]) => {
-          const [level, kind] = key.split('\u0000');
-          return [{ level: level!, kind: kind! }, n] as const;
-        }),
+      () => this.triggerCounts.series(),
     );
     mirrorCounter(
       m,
