@@ -55,6 +55,9 @@ describe.each(ADAPTERS)('@steady/metrics (%s)', (adapter) => {
       expect(res.text).toContain('steady_in_flight_requests{service="test"} 1');
       expect(res.text).toMatch(/steady_event_loop_utilization_ratio\{service="test"\} [0-9.e-]+/);
       expect(res.text).toMatch(
+        /steady_event_loop_request_turn_max_seconds\{service="test"\} [0-9.e-]+/,
+      );
+      expect(res.text).toMatch(
         /steady_event_loop_delay_seconds\{stat="p99",service="test"\} [0-9.e-]+/,
       );
       expect(res.text).toMatch(/steady_heap_used_ratio\{service="test"\} 0\.\d+/);

@@ -66,6 +66,11 @@ export class CoreMetricsCollector implements OnModuleInit {
       },
     });
     m.gauge({
+      name: 'event_loop_request_turn_max_seconds',
+      help: 'Longest request turn in the last sample interval: the most any request waited in the process behind the other requests of its event-loop turn',
+      collect: (g) => g.set(undefined, monitor.snapshot().requestTurnMaxMs / 1000),
+    });
+    m.gauge({
       name: 'cpu_utilization_ratio',
       help: 'Process CPU time over the last sample interval, as a fraction of one core (can exceed 1)',
       collect: (g) => g.set(undefined, monitor.snapshot().cpu),
