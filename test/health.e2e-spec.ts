@@ -226,7 +226,13 @@ describe.each(ADAPTERS)('@steady/health (%s)', (adapter) => {
     // liveness answers 200 for as long as the server accepts connections
     const live: number[] = [];
     while (drain.state === 'draining') {
-      live.push((await httpRequest(`${t.url}/health/live`)).status);
+      try {
+        live.push((await httpRequest(`${t.url}/health/live`)).status);
+      } catch (err) {
+        // a probe that was connecting as the drain moved on to closing the listener is reset by the kernel (seen
+        // once as ECONNRESET): not an answer from a draining server. Any other failure still fails the test.
+        if (drain.state === 'draining') throw err;
+      }
       await sleep(40);
     }
     expect(live.length).toBeGreaterThanOrEqual(3);
