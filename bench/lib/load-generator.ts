@@ -16,7 +16,8 @@ import { round } from './stats';
  *
  * - open loop: request i is due at start + i/rate, sent whether or not earlier requests have
  *   completed; latency is measured from that intended time (no coordinated omission);
- * - closed loop: N workers, each sending its next request as soon as the previous one ended.
+ * - closed loop: N workers, each sending its next request as soon as the previous one ended; the N
+ *   connections are opened (one unmeasured request each) before the run starts.
  *
  * Every request has a deadline; at the deadline it is aborted and counted as a timeout.
  * Run this in its own process (see generator-cli.ts), never in the server's event loop.
@@ -202,6 +203,20 @@ export async function runLoad(
     headersTimeout: 0, // deadlines are enforced above, per request
     bodyTimeout: 0,
   });
+  if (config.mode === 'closed') {
+    // Open every connection before measuring, as wrk does: a Node server accepts one new connection per
+    // event-loop turn, so N connections opened at t0 would put a ramp of up to N turns into the measured run.
+    const path = (config.mix ? config.mix[0].request : config.request).path;
+    const opened = Promise.all(
+      Array.from({ length: config.connections as number }, () =>
+        pool
+          .request({ method: 'GET', path })
+          .then((r) => r.body.dump())
+          .catch(() => undefined),
+      ),
+    );
+    await Promise.race([opened, new Promise((r) => setTimeout(r, 2 * config.deadlineMs).unref())]);
+  }
   const latency = newHistogram();
   const shedLatency = newHistogram();
   const shedFromSend = newHistogram();

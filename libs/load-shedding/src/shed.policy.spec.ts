@@ -329,17 +329,19 @@ describe('ShedPolicy: the per-turn budget (CPU-bound overload)', () => {
     expect(shed('normal', 6, 4)).toBe(false);
   });
 
-  it('starts at the first long turns when clients keep opening connections (Node accepts one per turn)', () => {
-    const { policy, advance } = setup();
+  it('starts at the first long turn while clients keep opening connections (Node accepts one per turn)', () => {
+    const { policy, advance } = setup(); // delayThresholdMs 50: a 25 ms turn starts it
     // busy, but the queue estimate has not seen the overload yet (50 connections for 2 800 req/s)
-    feed(policy, advance, {
-      ...busyOpenLoop,
-      delayP99Ms: 20,
-      connections: 50,
-      completionRate: 2800,
-    });
-    expect(policy.decide('normal', 0, 0.99, 6, 8, 2).shed).toBe(false);
-    expect(policy.decide('normal', 0, 0.99, 6, 8, 3).shed).toBe(true); // 3 turns in a row accepted one
+    feed(policy, advance, { ...busyOpenLoop, connections: 50, completionRate: 2800 });
+    const shed = (turnMs: number, previousTurnMs: number, acceptingTurns: number) =>
+      policy.decide('normal', 0, 0.99, turnMs, previousTurnMs, acceptingTurns).shed;
+    expect(shed(6, 20, 5)).toBe(false); // connections waiting, but turns still short
+    expect(shed(6, 30, 2)).toBe(false); // a long turn, but no backlog of connections
+    expect(shed(1, 30, 3)).toBe(false); // 3 turns in a row accepted one, and a long turn: limited now, ...
+    expect(shed(1.25, 30, 3)).toBe(true); // ... to a quarter of the budget while connections wait
+    expect(shed(1.25, 2, 40)).toBe(true); // it holds while they keep coming, however short the turns got
+    expect(shed(1.25, 2, 0)).toBe(false); // a turn that accepted none lets go
+    expect(shed(1.25, 2, 3)).toBe(false); // and it takes a long turn again to start
   });
 
   it('can be turned off', () => {

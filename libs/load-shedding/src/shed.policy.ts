@@ -65,6 +65,8 @@ const QUEUE_WINDOW = 3;
 
 /** Turns in a row that accepted a connection before an over-budget turn counts as the onset of an open-loop overload. */
 const ACCEPTING_TURNS = 3;
+/** Share of `turnBudgetMs` while connections wait to be accepted (every recent turn accepted one). */
+const BACKLOG_SHARE = 0.25;
 /** Share of `turnBudgetMs` each priority may queue behind in one loop turn. */
 const TURN_SHARE: Readonly<Record<Priority, number>> = { sheddable: 0.5, normal: 1, critical: 2 };
 
@@ -99,6 +101,9 @@ export class ShedPolicy {
   private lastSampleAt: number | undefined;
   private readonly inFlightSoft: number;
   private readonly turnBudgetMs: number;
+  private readonly acceptOnsetMs: number;
+  /** Connections are waiting to be accepted and a busy loop's turn got long: limit turns until a turn accepts none. */
+  private acceptLatch = false;
   private pinnedStreak = 0;
   /** The last sample's queue estimate said work is queueing in front of the server (an open loop). */
   private queueing = false;
@@ -116,24 +121,29 @@ export class ShedPolicy {
     const el = options.eventLoop;
     const budget = el ? el.turnBudgetMs : false;
     this.turnBudgetMs = budget === false ? Infinity : budget;
+    this.acceptOnsetMs = el && el.delayThresholdMs !== false ? el.delayThresholdMs / 2 : 25;
   }
 
   /**
-   * How much work (ms) a normal request may find ahead of it in the current loop turn: `turnBudgetMs` while the
-   * controller is engaged (an open loop overloading the loop), and from the very first turns of such an overload,
-   * before the controller's samples confirm it: the loop is busy (last sample at the ELU target), the last turn was
-   * already over budget, and work queues in front of the server — the last sample's queue estimate says so, or
-   * the last `ACCEPTING_TURNS` turns each accepted a connection (clients opening connections faster than Node
-   * accepts them: one per turn). Otherwise no limit: a closed loop, or one long turn of an otherwise idle loop (a
-   * GC, a batch job), is not a queue that shedding can shorten.
+   * How much work (ms) a normal request may find ahead of it in the current loop turn; `Infinity` when turns are not
+   * limited. Limited while the controller is engaged (an open loop overloading the loop), and before a sample can
+   * confirm it in two cases: the loop is busy (last sample at the ELU target), the last turn was over budget and the
+   * last sample's queue estimate says work queues in front of the server; or connections are waiting in the kernel
+   * — every one of the last `ACCEPTING_TURNS` turns accepted one (Node accepts one per turn) — and a turn of a busy
+   * loop reached half the delay threshold, which latches until a turn accepts none. While connections wait, the
+   * budget is a quarter: short turns are what gets them accepted. A closed loop (no new connections, nothing
+   * queueing by Little's law) and one long turn of an otherwise idle loop (a GC, a batch job) are left alone.
    */
   private turnBudget(previousTurnMs: number, acceptingTurns: number): number {
-    if (this.controlling) return this.turnBudgetMs;
-    return this.busy &&
-      previousTurnMs >= this.turnBudgetMs &&
-      (this.queueing || acceptingTurns >= ACCEPTING_TURNS)
-      ? this.turnBudgetMs
-      : Infinity;
+    const backlog = acceptingTurns >= ACCEPTING_TURNS;
+    if (!backlog) this.acceptLatch = false;
+    else if (this.busy && previousTurnMs >= this.acceptOnsetMs) this.acceptLatch = true;
+    const budget = backlog ? this.turnBudgetMs * BACKLOG_SHARE : this.turnBudgetMs;
+    const limited =
+      this.controlling ||
+      this.acceptLatch ||
+      (this.busy && this.queueing && previousTurnMs >= budget);
+    return limited ? budget : Infinity;
   }
 
   /**
