@@ -65,17 +65,23 @@ async function launchChromium(width = 1280, height = 1600): Promise<BrowserPage>
       `--window-size=${width},${height}`,
       'about:blank',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    // its own process group, so the renderer and helper processes are killed with it (they write into the profile)
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
   );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const kill = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
+      try {
+        process.kill(-child.pid!, 'SIGKILL'); // the whole group: Chromium and its helpers
+      } catch {
+        child.kill('SIGKILL');
+      }
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
     }
-    rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    // a helper that outlived the group kill for a moment may still be writing: ENOTEMPTY is retried
+    rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   };
   try {
     const port = await devtoolsPort(profile, child, () => stderr);
