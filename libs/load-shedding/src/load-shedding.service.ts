@@ -87,7 +87,7 @@ export class LoadSheddingService implements OnModuleInit, OnModuleDestroy {
     protected readonly monitor: UtilisationMonitor,
     @Optional() @Inject(MetricsSink) protected readonly metrics?: MetricsSink,
   ) {
-    this.policy = new ShedPolicy(options);
+    this.policy = new ShedPolicy(options, undefined, tracker);
     this.enabled = options.enabled;
     this.shadow = options.shadow;
   }
@@ -127,12 +127,7 @@ export class LoadSheddingService implements OnModuleInit, OnModuleDestroy {
    * request as admitted and returns true without looking at it.
    */
   admitIfCalm(): boolean {
-    const t = this.tracker;
-    if (
-      !this.enabled ||
-      !this.policy.isCalm(t.inFlight, t.turnElapsedMs(), t.previousTurnMs, t.acceptingTurnStreak)
-    )
-      return false;
+    if (!this.enabled || !this.policy.isCalm(this.tracker.inFlight)) return false;
     this.policy.countCalm();
     this.admitted++;
     return true;
@@ -151,14 +146,7 @@ export class LoadSheddingService implements OnModuleInit, OnModuleDestroy {
       return ADMIT;
     }
     const priority = this.resolvePriority(req, route);
-    const decision = this.policy.decide(
-      priority,
-      this.inFlightFor(priority),
-      this.random(),
-      this.tracker.turnElapsedMs(),
-      this.tracker.previousTurnMs,
-      this.tracker.acceptingTurnStreak,
-    );
+    const decision = this.policy.decide(priority, this.inFlightFor(priority), this.random());
     if (!decision.shed) {
       this.admitted++;
       this.tracker.classify(req, priority);

@@ -5,9 +5,21 @@ import { ShedPolicy, type PolicySample } from './shed.policy';
 /** A fake clock advanced by hand: the policy never reads real time in these tests. */
 function setup(options: LoadSheddingModuleOptions = {}) {
   let t = 0;
-  const policy = new ShedPolicy(resolveLoadSheddingOptions(options), () => t);
+  // the event-loop turn the next decision is dispatched in (the tracker's readings, set by hand)
+  const turn = {
+    elapsedMs: 0,
+    previousTurnMs: 0,
+    acceptingTurnStreak: 0,
+    turnElapsedMs: () => turn.elapsedMs,
+  };
+  const policy = new ShedPolicy(resolveLoadSheddingOptions(options), () => t, turn);
   const advance = (ms: number) => (t += ms);
-  return { policy, advance };
+  /** Puts the next decision `elapsedMs` into a turn, after a turn of `previousTurnMs` and an accepting streak. */
+  const at = (elapsedMs: number, previousTurnMs: number, acceptingTurnStreak: number) => {
+    Object.assign(turn, { elapsedMs, previousTurnMs, acceptingTurnStreak });
+    return policy;
+  };
+  return { policy, advance, at };
 }
 
 const calm: PolicySample = {
@@ -292,14 +304,14 @@ describe('ShedPolicy: the per-turn budget (CPU-bound overload)', () => {
   }
 
   it('limits nothing on a calm loop, however long one turn is (a GC, a batch job)', () => {
-    const { policy, advance } = setup();
+    const { policy, advance, at } = setup();
     feed(policy, advance, { ...calm, connections: 200 });
-    expect(policy.isCalm(0, 40, 40, 10)).toBe(true);
-    expect(policy.decide('normal', 0, 0.5, 40, 40, 10).shed).toBe(false);
+    expect(at(40, 40, 10).isCalm(0)).toBe(true);
+    expect(at(40, 40, 10).decide('normal', 0, 0.5).shed).toBe(false);
   });
 
   it('limits nothing on a busy closed loop: its turns are long but nothing queues in front of it', () => {
-    const { policy, advance } = setup();
+    const { policy, advance, at } = setup();
     // 50 connections at 2 800 req/s (18 ms by Little's law), no new connections
     feed(
       policy,
@@ -307,34 +319,34 @@ describe('ShedPolicy: the per-turn budget (CPU-bound overload)', () => {
       { ...busyOpenLoop, delayP99Ms: 20, connections: 50, completionRate: 2800 },
       5,
     );
-    expect(policy.decide('normal', 0, 0.5, 15, 15, 0).shed).toBe(false);
-    expect(policy.isCalm(0, 15, 15, 0)).toBe(true);
+    expect(at(15, 15, 0).decide('normal', 0, 0.5).shed).toBe(false);
+    expect(at(15, 15, 0).isCalm(0)).toBe(true);
   });
 
   it('on a busy loop with work queueing in front, sheds what waits behind more than the budget in one turn', () => {
-    const { policy, advance } = setup(); // turnBudgetMs 5: sheddable 2.5, normal 5, critical 10
+    const { policy, advance, at } = setup(); // turnBudgetMs 5: sheddable 2.5, normal 5, critical 10
     feed(policy, advance, busyOpenLoop, 2); // the first sample has no interval to measure a rate over
     const shed = (priority: Priority, turnMs: number, previousTurnMs = 8) =>
-      policy.decide(priority, 0, 0.99, turnMs, previousTurnMs, 0).shed;
+      at(turnMs, previousTurnMs, 0).decide(priority, 0, 0.99).shed;
     expect(shed('normal', 4.9)).toBe(false);
-    expect(policy.decide('normal', 0, 0.99, 5, 8, 0)).toEqual({
+    expect(at(5, 8, 0).decide('normal', 0, 0.99)).toEqual({
       shed: true,
       reason: 'event_loop',
       probability: 1,
     });
     expect([shed('sheddable', 2.4), shed('sheddable', 2.5)]).toEqual([false, true]);
     expect([shed('critical', 9.9), shed('critical', 10)]).toEqual([false, true]);
-    expect(policy.isCalm(0, 2.5, 8, 0)).toBe(false);
+    expect(at(2.5, 8, 0).isCalm(0)).toBe(false);
     // the previous turn was short: this is a burst, not a standing queue
     expect(shed('normal', 6, 4)).toBe(false);
   });
 
   it('starts at the first long turn while clients keep opening connections (Node accepts one per turn)', () => {
-    const { policy, advance } = setup(); // delayThresholdMs 50: a 25 ms turn starts it
+    const { policy, advance, at } = setup(); // delayThresholdMs 50: a 25 ms turn starts it
     // busy, but the queue estimate has not seen the overload yet (50 connections for 2 800 req/s)
     feed(policy, advance, { ...busyOpenLoop, connections: 50, completionRate: 2800 });
     const shed = (turnMs: number, previousTurnMs: number, acceptingTurns: number) =>
-      policy.decide('normal', 0, 0.99, turnMs, previousTurnMs, acceptingTurns).shed;
+      at(turnMs, previousTurnMs, acceptingTurns).decide('normal', 0, 0.99).shed;
     expect(shed(6, 20, 5)).toBe(false); // connections waiting, but turns still short
     expect(shed(6, 30, 2)).toBe(false); // a long turn, but no backlog of connections
     expect(shed(1, 30, 3)).toBe(false); // 3 turns in a row accepted one, and a long turn: limited now, ...
@@ -345,9 +357,9 @@ describe('ShedPolicy: the per-turn budget (CPU-bound overload)', () => {
   });
 
   it('can be turned off', () => {
-    const { policy, advance } = setup({ eventLoop: { turnBudgetMs: false } });
+    const { policy, advance, at } = setup({ eventLoop: { turnBudgetMs: false } });
     feed(policy, advance, busyOpenLoop, 3);
-    expect(policy.decide('normal', 0, 0.99, 500, 500, 50).shed).toBe(false);
+    expect(at(500, 500, 50).decide('normal', 0, 0.99).shed).toBe(false);
   });
 
   /**
@@ -356,8 +368,7 @@ describe('ShedPolicy: the per-turn budget (CPU-bound overload)', () => {
    * every ready socket in one poll phase); every 100 ms of loop time the monitor takes a sample.
    */
   function simulateTurns(
-    policy: ShedPolicy,
-    advance: (ms: number) => void,
+    { policy, advance, at }: ReturnType<typeof setup>,
     rate: number,
     ms: number,
   ) {
@@ -373,7 +384,7 @@ describe('ShedPolicy: the per-turn budget (CPU-bound overload)', () => {
       const n = Math.floor(pending);
       let t = 0;
       for (let i = 0; i < n; i++) {
-        if (policy.decide('normal', 0, 0.999, t, previousTurnMs, 0).shed) {
+        if (at(t, previousTurnMs, 0).decide('normal', 0, 0.999).shed) {
           t += 0.06;
           out.shed++;
         } else {
@@ -414,10 +425,10 @@ describe('ShedPolicy: the per-turn budget (CPU-bound overload)', () => {
   it.each([2, 5])(
     'holds goodput at %d× overload near capacity, with short turns and no cut by fraction',
     (factor) => {
-      const { policy, advance } = setup();
-      policy.onSample({ ...busyOpenLoop, elu: 0.5, delayP99Ms: 5 });
-      simulateTurns(policy, advance, 333 * factor, 1000); // the onset
-      const r = simulateTurns(policy, advance, 333 * factor, 5000);
+      const s = setup();
+      s.policy.onSample({ ...busyOpenLoop, elu: 0.5, delayP99Ms: 5 });
+      simulateTurns(s, 333 * factor, 1000); // the onset
+      const r = simulateTurns(s, 333 * factor, 5000);
       // goodput: admitted work per second against the 333 req/s capacity (rejections take the rest)
       const goodput = r.admitted / 5 / 333;
       expect(goodput).toBeGreaterThanOrEqual(factor === 2 ? 0.95 : 0.9);
@@ -428,10 +439,10 @@ describe('ShedPolicy: the per-turn budget (CPU-bound overload)', () => {
   );
 
   it('without it, the same loop is held by fraction: turns stay long while the controller finds the level', () => {
-    const { policy, advance } = setup({ eventLoop: { turnBudgetMs: false } });
-    policy.onSample({ ...busyOpenLoop, elu: 0.5, delayP99Ms: 5 });
-    simulateTurns(policy, advance, 333 * 5, 1000);
-    const r = simulateTurns(policy, advance, 333 * 5, 5000);
+    const s = setup({ eventLoop: { turnBudgetMs: false } });
+    s.policy.onSample({ ...busyOpenLoop, elu: 0.5, delayP99Ms: 5 });
+    simulateTurns(s, 333 * 5, 1000);
+    const r = simulateTurns(s, 333 * 5, 5000);
     expect(r.admits.some((a) => a < 1)).toBe(true);
     expect(r.maxTurnMs).toBeGreaterThan(12);
   });

@@ -29,6 +29,22 @@ export interface PolicySample {
   signals: Readonly<Record<string, number>>;
 }
 
+/**
+ * The event-loop turn the request being decided is dispatched in, as the `@steady/core` `InFlightTracker` measures
+ * it (the tracker is passed as is).
+ */
+export interface TurnClock {
+  /** Work (ms) done in the current turn before this request. */
+  turnElapsedMs(): number;
+  /** Length (ms) of the last completed request turn. */
+  readonly previousTurnMs: number;
+  /** Turns in a row, up to the last completed one, that accepted a connection. */
+  readonly acceptingTurnStreak: number;
+}
+
+/** No turns seen (a policy used without a tracker): the per-turn budget never applies. */
+const NO_TURNS: TurnClock = { turnElapsedMs: () => 0, previousTurnMs: 0, acceptingTurnStreak: 0 };
+
 /** A snapshot of the policy for metrics, health and the explain view. */
 export interface PolicyState {
   /** In-flight level at the last decision: 0 at the soft threshold, 1 at the hard one. */
@@ -116,6 +132,7 @@ export class ShedPolicy {
   constructor(
     protected readonly options: ResolvedLoadSheddingOptions,
     private readonly now: () => number = () => performance.now(),
+    private readonly turns: TurnClock = NO_TURNS,
   ) {
     this.inFlightSoft = options.inFlight ? options.inFlight.soft * options.maxInFlight : Infinity;
     const el = options.eventLoop;
@@ -134,8 +151,9 @@ export class ShedPolicy {
    * budget is a quarter: short turns are what gets them accepted. A closed loop (no new connections, nothing
    * queueing by Little's law) and one long turn of an otherwise idle loop (a GC, a batch job) are left alone.
    */
-  private turnBudget(previousTurnMs: number, acceptingTurns: number): number {
-    const backlog = acceptingTurns >= ACCEPTING_TURNS;
+  private turnBudget(): number {
+    const { previousTurnMs, acceptingTurnStreak } = this.turns;
+    const backlog = acceptingTurnStreak >= ACCEPTING_TURNS;
     if (!backlog) this.acceptLatch = false;
     else if (this.busy && previousTurnMs >= this.acceptOnsetMs) this.acceptLatch = true;
     const budget = backlog ? this.turnBudgetMs * BACKLOG_SHARE : this.turnBudgetMs;
@@ -146,16 +164,22 @@ export class ShedPolicy {
     return limited ? budget : Infinity;
   }
 
+  /** Whether the request being dispatched finds more than `priority`'s share of the turn budget ahead of it. */
+  private overTurnBudget(priority: Priority): boolean {
+    const budget = this.turnBudget();
+    return budget !== Infinity && this.turns.turnElapsedMs() >= budget * TURN_SHARE[priority];
+  }
+
   /**
    * True when a request can be admitted without looking at it: no slow signal is pressing and the in-flight
    * count is below the soft threshold. The per-request fast path.
    */
-  isCalm(inFlight: number, turnMs = 0, previousTurnMs = 0, acceptingTurns = 0): boolean {
+  isCalm(inFlight: number): boolean {
     return (
       this.maxLevel <= 0 &&
       this.admit >= 1 &&
       inFlight < this.inFlightSoft &&
-      turnMs < this.turnBudget(previousTurnMs, acceptingTurns) * TURN_SHARE.sheddable
+      !this.overTurnBudget('sheddable')
     );
   }
 
@@ -165,16 +189,9 @@ export class ShedPolicy {
   }
 
   /** Decides for one request. `random` is a uniform draw in [0, 1). */
-  decide(
-    priority: Priority,
-    inFlight: number,
-    random: number,
-    turnMs = 0,
-    previousTurnMs = 0,
-    acceptingTurns = 0,
-  ): ShedDecision {
+  decide(priority: Priority, inFlight: number, random: number): ShedDecision {
     this.arrivals[priority]++;
-    if (turnMs >= this.turnBudget(previousTurnMs, acceptingTurns) * TURN_SHARE[priority]) {
+    if (this.overTurnBudget(priority)) {
       // This loop turn has already done its share of work: whatever still waits in it would wait longer than
       // the budget. Reject the rest of the turn (cheaply), so turns stay short and new connections get accepted.
       return { shed: true, reason: 'event_loop', probability: 1 };
